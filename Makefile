@@ -1,0 +1,45 @@
+# Everything a fresh machine needs is set up by the targets themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo serve lint typecheck chromium bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Chromium: Playwright's own browser where it can be downloaded, else Debian's package.
+chromium:
+	@$(BIN)/python -m triagebot.browser_setup || { \
+	  echo "installing Debian's chromium package"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  $(BIN)/python -m triagebot.browser_setup; }
+
+test: $(STAMP) chromium
+	$(BIN)/ruff check triagebot tests bench
+	$(BIN)/ruff format --check triagebot tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+demo: $(STAMP) chromium
+	$(BIN)/triagebot demo
+
+serve: $(STAMP)
+	$(BIN)/triagebot serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix triagebot tests bench
+	$(BIN)/ruff format triagebot tests bench
+
+bench: $(STAMP) chromium
+	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.gate
+	$(BIN)/python -m bench.coverage
+
+clean:
+	rm -rf $(VENV) .triagebot-data

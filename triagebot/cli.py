@@ -1,0 +1,30 @@
+"""The `triagebot` command: serve | demo | draft | gate | replay | run-job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from triagebot.drafts import command as draft_command
+from triagebot.gates import command as gate_command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with one sub-command per verb."""
+    parser = argparse.ArgumentParser(prog="triagebot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    draft_command.register(sub)
+    gate_command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sentry event -> regression spec -> rendered Playwright test -> pull request."""

@@ -1,0 +1,1 @@
+"""Preview -> selected specs -> browser run -> verdict."""

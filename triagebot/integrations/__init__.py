@@ -1,0 +1,1 @@
+"""Adapters to the outside world, behind the small Protocols of ports.py."""

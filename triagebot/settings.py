@@ -1,0 +1,107 @@
+"""The one Settings object: every TRIAGEBOT_* variable (and `.env`), loaded once at start-up."""
+
+from __future__ import annotations
+
+import fnmatch
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
+
+
+class Route(BaseModel):
+    """Where one Sentry project's issues go: a Slack channel and an app repository."""
+
+    channel: str | None = None
+    repo: str | None = None
+
+
+class Settings(BaseSettings):
+    """Configuration read from TRIAGEBOT_* environment variables and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGEBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mode: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///triagebot.db"
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path(".triagebot-data")
+
+    sentry_client_secret: SecretStr | None = None
+    sentry_legacy_token: SecretStr | None = None
+    sentry_api_token: SecretStr | None = None
+    sentry_org: str | None = None
+    sentry_api_url: str = "https://sentry.io"
+    sentry_app_id: str | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_channel: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_interval_seconds: float = 1.0
+
+    github_token: SecretStr | None = None
+    github_app_id: str | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_installation_id: str | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_repo: str | None = None
+    github_api_url: str = "https://api.github.com"
+    local_repo_path: Path | None = None
+
+    gate_token: SecretStr | None = None
+    preview_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    chromium_path: str | None = None
+    gate_concurrency: int = 4
+    gate_step_timeout_ms: int = 10_000
+    gate_spec_timeout_ms: int = 60_000
+
+    dashboard_token: SecretStr | None = None
+    routes: dict[str, Route] = Field(default_factory=dict)
+    max_body_bytes: int = 1_000_000
+    scheduler_enabled: bool = True
+    worker_enabled: bool = True
+
+    sentry_dsn: SecretStr | None = Field(default=None, validation_alias="SENTRY_DSN")
+
+    @field_validator("preview_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.mode != "production":
+            return self
+        for name in ("sentry_client_secret", "slack_signing_secret", "github_webhook_secret", "gate_token"):
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"TRIAGEBOT_{name.upper()} is a placeholder; set a real secret")
+        return self
+
+    @cached_property
+    def sentry_base(self) -> str:
+        return self.sentry_api_url.rstrip("/")
+
+    def route_for(self, project_slug: str | None) -> Route:
+        """Return the channel and repo for a Sentry project, falling back to the defaults."""
+        route = self.routes.get(project_slug or "", Route())
+        return Route(channel=route.channel or self.slack_channel, repo=route.repo or self.github_repo)
+
+    def preview_host_allowed(self, host: str) -> bool:
+        """Say whether a gate may browse `host` (a pattern like `*.vercel.app` matches subdomains)."""
+        host = host.lower()
+        return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.preview_hosts)
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """Unwrap an optional secret."""
+    return value.get_secret_value() if value is not None else None
