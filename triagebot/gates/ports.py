@@ -1,0 +1,102 @@
+"""What the runner needs from a browser, in gate words; `triagebot.integrations.browser` implements it.
+
+Every URL the runner hands over is absolute and already checked to be on the preview's origin; the
+adapter additionally refuses, at the network layer, any request that leaves that origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from triagebot.drafts.spec import Locator
+
+
+class BrowserActionError(Exception):
+    """A browser action failed (element not found, navigation refused, timeout); the message says how."""
+
+
+class BrowserUnavailable(Exception):
+    """No browser could be started (none installed, or it crashed on launch)."""
+
+
+@dataclass(frozen=True)
+class PageErrorSeen:
+    """An uncaught exception thrown in the page, stamped with the step that was running."""
+
+    name: str
+    message: str
+    step: int | None
+
+
+@dataclass(frozen=True)
+class ResponseSeen:
+    """A response (or a request that got none) worth keeping as evidence."""
+
+    method: str
+    url: str
+    status: int | None
+    error: str | None = None
+    step: int | None = None
+
+
+@dataclass
+class Observations:
+    """What the adapter saw while a spec ran; `step` is set by the runner before each step."""
+
+    step: int | None = None
+    page_errors: list[PageErrorSeen] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    server_errors: list[ResponseSeen] = field(default_factory=list)  # 5xx from the preview origin
+    request_failures: list[ResponseSeen] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)  # refused: not the preview origin
+    left_origin: list[str] = field(default_factory=list)  # top-level navigations off the origin
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The answer to a direct HTTP request (redirects are never followed)."""
+
+    status: int
+    text: str
+
+
+class BrowserPage(Protocol):
+    """One spec's isolated browser context and its page."""
+
+    observations: Observations
+
+    async def goto(self, url: str) -> None: ...
+
+    async def click(self, locator: Locator) -> None: ...
+
+    async def fill(self, locator: Locator, value: str) -> None: ...
+
+    async def wait_for_url(self, matches: Callable[[str], bool]) -> None: ...
+
+    async def fetch(
+        self, method: str, url: str, headers: dict[str, str], body: str | None
+    ) -> FetchResult: ...
+
+    async def settle(self, timeout_ms: int) -> None: ...
+
+    async def body_text(self) -> str: ...
+
+    async def current_url(self) -> str: ...
+
+    async def save_evidence(self, screenshot: Path, trace: Path) -> tuple[Path | None, Path | None]: ...
+
+
+class Browser(Protocol):
+    """One running browser; each spec attempt gets a fresh context from it."""
+
+    def page(self, *, origin: str, step_timeout_ms: int) -> AbstractAsyncContextManager[BrowserPage]: ...
+
+
+class BrowserLauncher(Protocol):
+    """Starts the one browser a gate run shares."""
+
+    def launch(self) -> AbstractAsyncContextManager[Browser]: ...

@@ -1,0 +1,461 @@
+"""Run regression specs against a preview in one browser, each spec in its own context, several at once.
+
+Concurrency is asyncio with a semaphore, not threads: Playwright's API is not thread-safe (one
+instance per thread would mean one browser per thread), and the work is waiting on Chromium, which
+one event loop does well. One browser process is shared; each attempt gets a fresh context, so
+cookies, storage and routes never leak between specs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from triagebot.drafts.spec import Click, ExpectUrl, Fill, Goto, PageError, Request, Spec
+from triagebot.gates.models import (
+    Attempt,
+    Evidence,
+    FailedResponse,
+    Failure,
+    GateResult,
+    Selection,
+    SpecResult,
+    SpecStatus,
+)
+from triagebot.gates.origin import path_matches, preview_origin, url_on_origin
+from triagebot.gates.ports import (
+    Browser,
+    BrowserActionError,
+    BrowserLauncher,
+    BrowserPage,
+    BrowserUnavailable,
+    Observations,
+    PageErrorSeen,
+    ResponseSeen,
+)
+from triagebot.gates.setup import signed_setup_request
+from triagebot.gates.steps import describe_step
+from triagebot.settings import Settings, secret
+
+START_STEP = -1  # step_index of the spec's `start` navigation
+SERVER_ERROR = 500
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """How a gate runs; `from_settings` fills it from TRIAGEBOT_* settings."""
+
+    data_dir: Path = Path(".triagebot-data")
+    concurrency: int = 4
+    step_timeout_ms: int = 10_000
+    spec_timeout_ms: int = 60_000
+    retries: int = 1  # a spec that fails and then passes on a retry is flaky
+    settle_ms: int = 1_000  # bounded wait for the network to go idle after the last step
+    setup_secret: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> GateOptions:
+        """Build options from settings, with explicit overrides (e.g. from the CLI) winning."""
+        options = cls(
+            data_dir=settings.data_dir,
+            concurrency=settings.gate_concurrency,
+            step_timeout_ms=settings.gate_step_timeout_ms,
+            spec_timeout_ms=settings.gate_spec_timeout_ms,
+            setup_secret=secret(getattr(settings, "gate_setup_secret", None)),
+        )
+        return replace(options, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Something worth a progress line: a spec started, failed an attempt and will retry, or finished."""
+
+    kind: Literal["started", "retrying", "finished"]
+    spec_id: str
+    attempt: int = 1
+    result: SpecResult | None = None
+    message: str | None = None
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+class _StepFailed(Exception):
+    def __init__(self, step_index: int | None, step: str, message: str, *, infrastructure: bool = False):
+        super().__init__(message)
+        self.failure = Failure(step_index=step_index, step=step, message=message)
+        self.infrastructure = infrastructure
+
+
+@dataclass
+class _Cursor:
+    """Where an attempt got to, so a spec timeout can say which step was running."""
+
+    index: int | None = None
+    step: str = "(not started)"
+    setup_up: bool = False
+    extra: list[str] = field(default_factory=list)
+
+
+def new_run_id() -> str:
+    """Return a sortable, path-safe id for a gate run."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def run_gate(
+    specs: Sequence[Spec],
+    *,
+    base_url: str,
+    settings: Settings,
+    options: GateOptions | None = None,
+    quarantine: Collection[str] = (),
+    selection: Selection | None = None,
+    progress: Progress | None = None,
+    launcher: BrowserLauncher | None = None,
+    run_id: str | None = None,
+) -> GateResult:
+    """Run `specs` against the preview at `base_url` and return the verdict (blocking)."""
+    return asyncio.run(
+        run_gate_async(
+            specs,
+            base_url=base_url,
+            settings=settings,
+            options=options,
+            quarantine=quarantine,
+            selection=selection,
+            progress=progress,
+            launcher=launcher,
+            run_id=run_id,
+        )
+    )
+
+
+async def run_gate_async(
+    specs: Sequence[Spec],
+    *,
+    base_url: str,
+    settings: Settings,
+    options: GateOptions | None = None,
+    quarantine: Collection[str] = (),
+    selection: Selection | None = None,
+    progress: Progress | None = None,
+    launcher: BrowserLauncher | None = None,
+    run_id: str | None = None,
+) -> GateResult:
+    """Run `specs` against the preview at `base_url`; RefusedHost/BadInput before any browsing.
+
+    Raises BrowserUnavailable when no browser can be started.
+    """
+    origin = preview_origin(base_url, settings)  # refuses before a browser starts
+    options = options or GateOptions.from_settings(settings)
+    run_id = run_id or new_run_id()
+    if launcher is None:
+        # The default adapter; services pass their own launcher (built in bootstrap) instead.
+        from triagebot.integrations.browser import PlaywrightLauncher
+
+        launcher = PlaywrightLauncher(chromium_path=settings.chromium_path)
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    evidence_root = options.data_dir / "evidence" / run_id
+    results: list[SpecResult] = []
+    if specs:
+        async with launcher.launch() as browser:
+            runner = _Runner(browser, origin, run_id, options, evidence_root, set(quarantine), progress)
+            results = list(await asyncio.gather(*(runner.run_spec(spec) for spec in specs)))
+    return GateResult(
+        run_id=run_id,
+        base_url=origin,
+        started_at=started_at,
+        duration_ms=_ms_since(clock),
+        results=results,
+        selection=selection,
+        evidence_dir=str(evidence_root) if evidence_root.exists() else None,
+    )
+
+
+def _ms_since(clock: float) -> int:
+    return int((time.monotonic() - clock) * 1000)
+
+
+class _Runner:
+    """Runs the specs of one gate against one browser."""
+
+    def __init__(
+        self,
+        browser: Browser,
+        origin: str,
+        run_id: str,
+        options: GateOptions,
+        evidence_root: Path,
+        quarantine: set[str],
+        progress: Progress | None,
+    ) -> None:
+        self.browser, self.origin, self.run_id, self.options = browser, origin, run_id, options
+        self.evidence_root, self.quarantine, self.progress = evidence_root, quarantine, progress
+        self.slots = asyncio.Semaphore(max(1, options.concurrency))
+
+    def _emit(self, event: ProgressEvent) -> None:
+        if self.progress is not None:
+            self.progress(event)
+
+    async def run_spec(self, spec: Spec) -> SpecResult:
+        """Run one spec, retrying a failure once to tell flaky from failing."""
+        async with self.slots:
+            self._emit(ProgressEvent("started", spec.id))
+            clock = time.monotonic()
+            attempts: list[Attempt] = []
+            for number in range(1, self.options.retries + 2):
+                attempt = await self._attempt(spec, number)
+                attempts.append(attempt)
+                if attempt.passed or attempt.infrastructure or number > self.options.retries:
+                    break
+                message = attempt.failure.message if attempt.failure else None
+                self._emit(ProgressEvent("retrying", spec.id, number, message=message))
+            result = SpecResult(
+                spec_id=spec.id,
+                issue_id=spec.issue.id,
+                short_id=spec.issue.short_id,
+                title=spec.issue.title,
+                status=_status(attempts),
+                quarantined=spec.id in self.quarantine,
+                attempts=attempts,
+                duration_ms=_ms_since(clock),
+            )
+            self._emit(ProgressEvent("finished", spec.id, len(attempts), result=result))
+            return result
+
+    async def _attempt(self, spec: Spec, number: int) -> Attempt:
+        clock = time.monotonic()
+        cursor = _Cursor()
+        setup_run_id = f"{self.run_id}-{spec.id}-{number}"
+        failure: Failure | None = None
+        infrastructure = False
+        try:
+            async with self.browser.page(
+                origin=self.origin, step_timeout_ms=self.options.step_timeout_ms
+            ) as page:
+                try:
+                    await asyncio.wait_for(
+                        self._execute(spec, page, cursor, setup_run_id), self.options.spec_timeout_ms / 1000
+                    )
+                except _StepFailed as exc:
+                    failure, infrastructure = exc.failure, exc.infrastructure
+                except TimeoutError:
+                    failure = Failure(
+                        step_index=cursor.index,
+                        step=cursor.step,
+                        message=f"spec timed out after {self.options.spec_timeout_ms} ms",
+                    )
+                finally:
+                    teardown_problem = await self._teardown(spec, page, cursor, setup_run_id)
+                if failure is None and teardown_problem:
+                    failure, infrastructure = (
+                        Failure(step_index=None, step="setup down", message=teardown_problem),
+                        True,
+                    )
+                if failure is not None:
+                    evidence = await self._evidence(spec, page, number)
+                    failure = failure.model_copy(update={"evidence": evidence})
+        except BrowserUnavailable as exc:
+            failure, infrastructure = Failure(step_index=None, step="browser", message=str(exc)), True
+        return Attempt(
+            number=number,
+            passed=failure is None,
+            duration_ms=_ms_since(clock),
+            failure=failure,
+            infrastructure=infrastructure,
+        )
+
+    async def _execute(self, spec: Spec, page: BrowserPage, cursor: _Cursor, setup_run_id: str) -> None:
+        """Set up data, run the start navigation and every step, then check the assertions."""
+        if spec.setup is not None:
+            await self._setup(spec, page, cursor, "up", setup_run_id)
+            cursor.setup_up = True
+        if spec.start is not None:
+            await self._step(
+                spec, page, cursor, START_STEP, f"goto {spec.start}", page.goto, self._url(spec.start)
+            )
+        for index, step in enumerate(spec.steps):
+            description = describe_step(step)
+            if isinstance(step, Goto):
+                await self._step(spec, page, cursor, index, description, page.goto, self._url(step.path))
+            elif isinstance(step, Click):
+                await self._step(spec, page, cursor, index, description, page.click, step.locator)
+            elif isinstance(step, Fill):
+                await self._step(spec, page, cursor, index, description, page.fill, step.locator, step.value)
+            elif isinstance(step, ExpectUrl):
+                wanted = step.path
+                matches = lambda url, wanted=wanted: path_matches(url, self.origin, wanted)  # noqa: E731
+                await self._step(spec, page, cursor, index, description, page.wait_for_url, matches)
+            elif isinstance(step, Request):
+                await self._request(spec, page, cursor, index, description, step)
+        cursor.index, cursor.step = None, "after the last step"
+        page.observations.step = None
+        await page.settle(self.options.settle_ms)
+        self._check(spec, page.observations, cursor)
+        if spec.assertions.text_absent:
+            text = await self._call(cursor, page.body_text)
+            for unwanted in spec.assertions.text_absent:
+                if unwanted in text:
+                    raise _StepFailed(None, "text_absent", f"the page shows {unwanted!r}")
+
+    async def _call(self, cursor: _Cursor, action: Callable[..., Awaitable[Any]], *args: object) -> Any:
+        try:
+            return await action(*args)
+        except BrowserActionError as exc:
+            raise _StepFailed(cursor.index, cursor.step, str(exc)) from None
+
+    async def _step(
+        self,
+        spec: Spec,
+        page: BrowserPage,
+        cursor: _Cursor,
+        index: int,
+        description: str,
+        action: Callable[..., Awaitable[Any]],
+        *args: object,
+    ) -> None:
+        cursor.index, cursor.step = index, description
+        page.observations.step = index
+        try:
+            await self._call(cursor, action, *args)
+        finally:
+            # The page error a regression test exists for usually fires during the step that failed
+            # (or makes it fail): report it rather than a locator timeout that follows from it.
+            self._check(spec, page.observations, cursor)
+
+    async def _request(
+        self, spec: Spec, page: BrowserPage, cursor: _Cursor, index: int, description: str, step: Request
+    ) -> None:
+        cursor.index, cursor.step = index, description
+        page.observations.step = index
+        url = self._url(step.path)
+        result = await self._call(cursor, page.fetch, step.method, url, dict(step.headers), step.body)
+        status = result.status
+        if status >= SERVER_ERROR:
+            page.observations.server_errors.append(ResponseSeen(step.method, url, status, step=index))
+            raise _StepFailed(index, description, f"{step.method} {step.path} answered {status}")
+        self._check(spec, page.observations, cursor)
+
+    def _check(self, spec: Spec, seen: Observations, cursor: _Cursor) -> None:
+        """Fail on navigation off the origin, the spec's page error, or a 5xx from the preview."""
+        if seen.left_origin:
+            raise _StepFailed(
+                cursor.index,
+                cursor.step,
+                f"the page tried to leave the preview origin: {seen.left_origin[0]}",
+            )
+        wanted = spec.assertions.page_error
+        if wanted is not None:
+            for error in seen.page_errors:
+                if page_error_matches(wanted, error):
+                    raise _StepFailed(
+                        _index(error.step, cursor.index),
+                        cursor.step,
+                        f"page error {error.name}: {error.message}",
+                    )
+        if spec.assertions.no_server_errors and seen.server_errors:
+            first = seen.server_errors[0]
+            raise _StepFailed(
+                _index(first.step, cursor.index),
+                cursor.step,
+                f"{first.method} {first.url} answered {first.status}",
+            )
+
+    async def _setup(
+        self, spec: Spec, page: BrowserPage, cursor: _Cursor, action: Literal["up", "down"], setup_run_id: str
+    ) -> None:
+        assert spec.setup is not None
+        cursor.index, cursor.step = None, f"setup {action}"
+        if not self.options.setup_secret:
+            raise _StepFailed(
+                None,
+                cursor.step,
+                "spec needs data setup but TRIAGEBOT_GATE_SETUP_SECRET is not set",
+                infrastructure=True,
+            )
+        body, headers = signed_setup_request(
+            self.options.setup_secret,
+            action=action,
+            fixture=spec.setup.fixture,
+            data=spec.setup.data,
+            run_id=setup_run_id,
+        )
+        try:
+            result = await page.fetch("POST", self._url(spec.setup.path), headers, body)
+        except BrowserActionError as exc:
+            raise _StepFailed(
+                None, cursor.step, f"setup endpoint unreachable: {exc}", infrastructure=True
+            ) from None
+        if not 200 <= result.status < 300:
+            message = f"setup {action} answered {result.status}: {result.text[:200]}"
+            raise _StepFailed(None, cursor.step, message, infrastructure=True)
+
+    async def _teardown(
+        self, spec: Spec, page: BrowserPage, cursor: _Cursor, setup_run_id: str
+    ) -> str | None:
+        """Undo the data setup (best effort, bounded); return the problem if it failed."""
+        if spec.setup is None or not cursor.setup_up:
+            return None
+        try:
+            timeout = self.options.step_timeout_ms / 1000
+            await asyncio.wait_for(self._setup(spec, page, _Cursor(), "down", setup_run_id), timeout)
+        except _StepFailed as exc:
+            return exc.failure.message
+        except TimeoutError:
+            return "setup down timed out"
+        return None
+
+    async def _evidence(self, spec: Spec, page: BrowserPage, number: int) -> Evidence:
+        folder = self.evidence_root / spec.id
+        folder.mkdir(parents=True, exist_ok=True)
+        screenshot, trace = await page.save_evidence(
+            folder / f"attempt-{number}-screenshot.png", folder / f"attempt-{number}-trace.zip"
+        )
+        seen = page.observations
+        try:
+            final_url: str | None = await page.current_url()
+        except BrowserActionError:
+            final_url = None
+        return Evidence(
+            page_errors=[f"{error.name}: {error.message}" for error in seen.page_errors],
+            console_errors=list(seen.console_errors),
+            failed_responses=[
+                FailedResponse(method=r.method, url=r.url, status=r.status, error=r.error)
+                for r in [*seen.server_errors, *seen.request_failures]
+            ],
+            blocked_requests=list(seen.blocked_requests),
+            final_url=final_url,
+            screenshot=str(screenshot) if screenshot else None,
+            trace=str(trace) if trace else None,
+        )
+
+    def _url(self, path: str) -> str:
+        return url_on_origin(self.origin, path)
+
+
+def _index(seen_at: int | None, current: int | None) -> int | None:
+    return seen_at if seen_at is not None else current
+
+
+def _status(attempts: list[Attempt]) -> SpecStatus:
+    last = attempts[-1]
+    if last.passed:
+        return "passed" if len(attempts) == 1 else "flaky"
+    return "error" if last.infrastructure else "failed"
+
+
+def page_error_matches(wanted: PageError, seen: PageErrorSeen) -> bool:
+    """Say whether a page error is the one the spec forbids (type equal, message contained)."""
+    if wanted.type and wanted.type != seen.name:
+        return False
+    if not wanted.message:
+        return True
+    # Sentry may prefix or truncate the value ("Uncaught TypeError: ..."), so compare by containment.
+    expected, actual = " ".join(wanted.message.split()), " ".join(seen.message.split())
+    return expected in actual or (len(actual) >= 8 and actual in expected)

@@ -1,0 +1,305 @@
+"""Playwright adapter for gates: one Chromium per run, one confined context per spec attempt.
+
+Confinement: every request a context makes (documents, sub-resources, popups, redirects) passes a
+route handler that lets through only the preview's own origin; everything else is aborted and
+recorded, and a top-level navigation elsewhere is reported so the spec fails. Blocking third-party
+sub-resources too (CDNs, analytics) is deliberate: a spec from a fork must not be able to make the
+runner reach any other host, and pages under test can still render their own assets. Service workers
+are blocked because their fetches would bypass the route handler; WebSockets to other origins are
+closed. Direct HTTP calls (request steps, data setup) never follow redirects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any, cast
+
+from playwright.async_api import Browser as PWBrowser
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Frame,
+    Page,
+    Route,
+    WebSocketRoute,
+    async_playwright,
+)
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator as PWLocator
+from playwright.async_api import Request as PWRequest
+from playwright.async_api import Response as PWResponse
+
+from triagebot.drafts.spec import Locator
+from triagebot.gates.origin import origin_of
+from triagebot.gates.ports import (
+    BrowserActionError,
+    BrowserUnavailable,
+    FetchResult,
+    Observations,
+    PageErrorSeen,
+    ResponseSeen,
+)
+from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
+
+DEFAULT_TESTID_ATTRIBUTE = "data-testid"
+# Headers a spec may not set on a request step: they would change where or how the request goes.
+UNSAFE_HEADERS = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "proxy-authorization",
+}
+# Pages Chromium shows by itself (blank tab, its own error page for a refused navigation).
+INTERNAL_PAGES = ("about:blank", "chrome-error://")
+EVIDENCE_TIMEOUT_MS = 5_000
+_BLOCKED_BY_US = "net::ERR_BLOCKED_BY_CLIENT"
+
+
+def css_string(value: str) -> str:
+    """Quote a value as a CSS string literal (for attribute selectors)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\{ord(m.group()):x} ", escaped) + '"'
+
+
+class PlaywrightLauncher:
+    """Launches the system (or configured) Chromium headless through Playwright."""
+
+    def __init__(self, *, chromium_path: str | None = None, testid_attribute: str = DEFAULT_TESTID_ATTRIBUTE):
+        self.chromium_path = chromium_path
+        self.testid_attribute = testid_attribute
+
+    @asynccontextmanager
+    async def launch(self) -> AsyncIterator[PlaywrightBrowser]:
+        """Start Chromium for one gate run and close it afterwards."""
+        executable = find_chromium(self.chromium_path)
+        if executable is None:
+            raise BrowserUnavailable("no Chromium found (set TRIAGEBOT_CHROMIUM_PATH or install chromium)")
+        async with async_playwright() as pw:
+            pw.selectors.set_test_id_attribute(self.testid_attribute)
+            try:
+                browser = await pw.chromium.launch(
+                    executable_path=executable, headless=True, chromium_sandbox=False, args=LAUNCH_ARGS
+                )
+            except PlaywrightError as exc:
+                raise BrowserUnavailable(f"Chromium at {executable} did not start: {exc.message}") from None
+            try:
+                yield PlaywrightBrowser(browser, self.testid_attribute)
+            finally:
+                await browser.close()
+
+
+class PlaywrightBrowser:
+    """A running Chromium that hands out confined contexts."""
+
+    def __init__(self, browser: PWBrowser, testid_attribute: str) -> None:
+        self._browser = browser
+        self._testid_attribute = testid_attribute
+
+    @asynccontextmanager
+    async def page(self, *, origin: str, step_timeout_ms: int) -> AsyncIterator[PlaywrightPage]:
+        """Open a fresh, traced context confined to `origin`, and close it afterwards."""
+        try:
+            context = await self._browser.new_context(service_workers="block", accept_downloads=False)
+        except PlaywrightError as exc:
+            raise BrowserUnavailable(f"cannot open a browser context: {exc.message}") from None
+        try:
+            confined = PlaywrightPage(context, origin, step_timeout_ms, self._testid_attribute)
+            await confined.start()
+            yield confined
+        finally:
+            await confined.discard_trace()
+            await context.close()
+
+
+class PlaywrightPage:
+    """One spec's context and page, with everything seen in them recorded in `observations`."""
+
+    def __init__(self, context: BrowserContext, origin: str, step_timeout_ms: int, testid_attribute: str):
+        self.context, self.origin, self.timeout = context, origin, step_timeout_ms
+        self.testid_attribute = testid_attribute
+        self.observations = Observations()
+        self._page: Page | None = None
+        self._tracing = False
+
+    @property
+    def page(self) -> Page:
+        assert self._page is not None, "start() first"
+        return self._page
+
+    async def start(self) -> None:
+        """Install the confinement, the listeners and the trace, then open the page."""
+        self.context.set_default_timeout(self.timeout)
+        self.context.set_default_navigation_timeout(self.timeout)
+        await self.context.route("**/*", self._route)
+        await self.context.route_web_socket(re.compile(".*"), self._route_web_socket)
+        self.context.on("response", self._on_response)
+        self.context.on("requestfailed", self._on_request_failed)
+        self.context.on("page", self._watch)
+        await self.context.tracing.start(screenshots=True, snapshots=True)
+        self._tracing = True
+        self._page = await self.context.new_page()
+
+    # Confinement -----------------------------------------------------------------------------------
+
+    async def _route(self, route: Route) -> None:
+        request = route.request
+        if origin_of(request.url) == self.origin:
+            await route.continue_()
+            return
+        self.observations.blocked_requests.append(f"{request.method} {request.url}")
+        if request.is_navigation_request() and _is_top_level(request):
+            self.observations.left_origin.append(request.url)
+        await route.abort("blockedbyclient")
+
+    async def _route_web_socket(self, ws: WebSocketRoute) -> None:
+        http_url = re.sub(r"^ws", "http", ws.url)
+        if origin_of(http_url) == self.origin:
+            ws.connect_to_server()
+            return
+        self.observations.blocked_requests.append(f"WEBSOCKET {ws.url}")
+        await ws.close(code=1008, reason="blocked by the gate")
+
+    def _watch(self, page: Page) -> None:
+        page.on("pageerror", self._on_page_error)
+        page.on("console", self._on_console)
+        page.on("framenavigated", self._on_navigated)
+
+    def _on_navigated(self, frame: Frame) -> None:
+        # Navigations the network layer never sees (data:, javascript:, file:) still show up here.
+        top_level = frame.parent_frame is None and not frame.url.startswith(INTERNAL_PAGES)
+        if top_level and origin_of(frame.url) != self.origin:
+            self.observations.left_origin.append(frame.url)
+
+    # Listeners -------------------------------------------------------------------------------------
+
+    def _on_page_error(self, error: Any) -> None:
+        name = getattr(error, "name", None) or "Error"
+        message = getattr(error, "message", None) or str(error)
+        self.observations.page_errors.append(
+            PageErrorSeen(name=name, message=message, step=self.observations.step)
+        )
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.observations.console_errors.append(message.text)
+
+    def _on_response(self, response: PWResponse) -> None:
+        if response.status >= 500 and origin_of(response.url) == self.origin:
+            seen = ResponseSeen(
+                response.request.method, response.url, response.status, step=self.observations.step
+            )
+            self.observations.server_errors.append(seen)
+
+    def _on_request_failed(self, request: PWRequest) -> None:
+        error = request.failure or "failed"
+        if _BLOCKED_BY_US not in error:
+            seen = ResponseSeen(request.method, request.url, None, error=error, step=self.observations.step)
+            self.observations.request_failures.append(seen)
+
+    # Actions ---------------------------------------------------------------------------------------
+
+    def locate(self, locator: Locator) -> PWLocator:
+        """Turn a spec locator into a Playwright locator (the first match)."""
+        page, value = self.page, locator.value
+        if locator.strategy == "testid":
+            attribute = locator.attribute or self.testid_attribute
+            if attribute == self.testid_attribute:
+                found = page.get_by_test_id(value)
+            else:
+                found = page.locator(f"css=[{attribute}={css_string(value)}]")
+        elif locator.strategy == "role":
+            found = page.get_by_role(cast(Any, value), name=locator.name)
+        elif locator.strategy == "label":
+            found = page.get_by_label(value)
+        elif locator.strategy == "placeholder":
+            found = page.get_by_placeholder(value)
+        elif locator.strategy == "text":
+            found = page.get_by_text(value)
+        elif locator.strategy == "name":
+            found = page.locator(f"css=[name={css_string(value)}]")
+        else:
+            # Forced to the CSS engine: a spec cannot pick another selector engine by prefix.
+            found = page.locator(f"css={value}")
+        return found.first
+
+    async def goto(self, url: str) -> None:
+        await _act(self.page.goto(url))
+
+    async def click(self, locator: Locator) -> None:
+        await _act(self.locate(locator).click())
+
+    async def fill(self, locator: Locator, value: str) -> None:
+        await _act(self.locate(locator).fill(value))
+
+    async def wait_for_url(self, matches: Callable[[str], bool]) -> None:
+        await _act(self.page.wait_for_url(matches))
+
+    async def fetch(self, method: str, url: str, headers: dict[str, str], body: str | None) -> FetchResult:
+        safe = {name: value for name, value in headers.items() if name.lower() not in UNSAFE_HEADERS}
+        response = await _act(
+            self.context.request.fetch(
+                url, method=method, headers=safe, data=body, max_redirects=0, fail_on_status_code=False
+            )
+        )
+        try:
+            text = await response.text()
+        except PlaywrightError:
+            text = ""
+        await response.dispose()
+        return FetchResult(status=response.status, text=text[:2000])
+
+    async def settle(self, timeout_ms: int) -> None:
+        # A page that keeps polling never goes idle; the bound is the point.
+        with suppress(PlaywrightError):
+            await self.page.wait_for_load_state("networkidle", timeout=timeout_ms)
+
+    async def body_text(self) -> str:
+        return str(await _act(self.page.locator("body").inner_text()))
+
+    async def current_url(self) -> str:
+        return self.page.url
+
+    async def save_evidence(self, screenshot: Path, trace: Path) -> tuple[Path | None, Path | None]:
+        shot: Path | None = screenshot
+        try:
+            await self.page.screenshot(path=screenshot, full_page=True, timeout=EVIDENCE_TIMEOUT_MS)
+        except PlaywrightError:
+            shot = None
+        kept: Path | None = trace
+        try:
+            await self.context.tracing.stop(path=trace)
+        except PlaywrightError:
+            kept = None
+        self._tracing = False
+        return shot, kept
+
+    async def discard_trace(self) -> None:
+        if self._tracing:
+            self._tracing = False
+            with suppress(PlaywrightError):
+                await self.context.tracing.stop()
+
+
+def _is_top_level(request: PWRequest) -> bool:
+    try:
+        return request.frame.parent_frame is None
+    except PlaywrightError:  # service-worker requests have no frame
+        return False
+
+
+async def _act(awaitable: Any) -> Any:
+    """Await a Playwright call, turning its errors into the port's BrowserActionError."""
+    try:
+        return await awaitable
+    except PlaywrightError as exc:
+        raise BrowserActionError(_first_line(exc.message)) from None
+
+
+def _first_line(message: str) -> str:
+    lines = [line for line in message.splitlines() if line.strip()]
+    return lines[0].strip() if lines else "browser action failed"
