@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from triagebot import commands as service_commands
 from triagebot.drafts import command as draft_command
 from triagebot.gates import command as gate_command
 
@@ -14,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with one sub-command per verb."""
     parser = argparse.ArgumentParser(prog="triagebot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    service_commands.register(sub)
     draft_command.register(sub)
     gate_command.register(sub)
     return parser

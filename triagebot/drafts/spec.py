@@ -144,7 +144,7 @@ class Assertions(_Model):
 class Spec(_Model):
     """One regression test, as committed to `.triagebot/tests/<id>.yml`."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1  # SCHEMA_VERSION
     id: str = Field(pattern=SPEC_ID.pattern)
     kind: Literal["browser", "http"] = "browser"
     issue: IssueRef

@@ -1,0 +1,99 @@
+"""build_services(settings, **overrides): the one place real adapters are built and wired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from triagebot.db import SessionFactory, make_engine, session_factory, transaction, utcnow
+from triagebot.integrations.localchat import LocalChat
+from triagebot.integrations.ports import Chat, SentryApi
+from triagebot.integrations.sentry.api import SentryClient
+from triagebot.integrations.slack import SlackChat
+from triagebot.metrics import Metrics
+from triagebot.outbox.models import PENDING, OutboxMessage
+from triagebot.outbox.worker import Outbox
+from triagebot.settings import Settings, secret
+from triagebot.triage.delivery import ThreadDelivery
+
+
+@dataclass
+class Services:
+    """Everything the edges and jobs need, built once from settings."""
+
+    settings: Settings
+    engine: Engine
+    sessions: SessionFactory
+    chat: Chat
+    sentry: SentryApi | None
+    outbox: Outbox
+    metrics: Metrics
+    threads: ThreadDelivery
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sentry_web(self) -> str | None:
+        """The organisation's page on Sentry, for building issue links."""
+        org = self.settings.sentry_org
+        return f"{self.settings.sentry_base}/organizations/{org}" if org else None
+
+    @property
+    def chat_is_local(self) -> bool:
+        """Say whether threads live on the dashboard instead of Slack."""
+        return isinstance(self.chat, LocalChat)
+
+
+def build_chat(settings: Settings, sessions: SessionFactory) -> Chat:
+    """Use Slack when a bot token is set, else the local stand-in shown on the dashboard."""
+    token = secret(settings.slack_bot_token)
+    if token:
+        return SlackChat(token, settings.slack_api_url)
+    return LocalChat(sessions)
+
+
+def build_sentry(settings: Settings) -> SentryApi | None:
+    """Build the Sentry API client when a token and an organisation are configured."""
+    token = secret(settings.sentry_api_token)
+    if token and settings.sentry_org:
+        return SentryClient(settings.sentry_base, token, settings.sentry_org)
+    return None
+
+
+def build_services(settings: Settings, **overrides: Any) -> Services:
+    """Wire the service from settings; tests pass overrides (chat=..., sentry=...) for edges they replace."""
+    engine = overrides.pop("engine", None) or make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    chat = overrides.pop("chat", None) or build_chat(settings, sessions)
+    sentry = overrides.pop("sentry") if "sentry" in overrides else build_sentry(settings)
+    metrics = Metrics()
+    outbox = Outbox(
+        sessions,
+        lane_intervals={"slack": settings.slack_interval_seconds},
+        on_settled=metrics.delivery,
+    )
+    threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry)
+    threads.register(outbox)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        chat=chat,
+        sentry=sentry,
+        outbox=outbox,
+        metrics=metrics,
+        threads=threads,
+        extras=overrides,
+    )
+    metrics.watch_outbox(lambda: outbox_depth(services))
+    return services
+
+
+def outbox_depth(services: Services) -> tuple[int, float]:
+    """Return how many rows wait for delivery and how old the oldest is, in seconds."""
+    with transaction(services.sessions) as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == PENDING)  # type: ignore[arg-type]
+        ).one()
+    return int(count), (utcnow() - oldest).total_seconds() if oldest else 0.0

@@ -1,0 +1,112 @@
+"""Engine, sessions, portable upserts and Alembic migrations (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, SQLModel
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+SessionFactory = sessionmaker[Session]
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC (SQLModel's UTCDateTime requires it)."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):  # Fly and Heroku hand out this older scheme
+        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling defers BEGIN; we issue it ourselves (below) so
+            # that a claim's read and write happen under one lock.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # IMMEDIATE takes the write lock up front: concurrent writers queue on busy_timeout
+            # instead of failing with "database is locked" when a reader upgrades to a writer.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    """Return a factory of sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(sessions: SessionFactory) -> Iterator[Session]:
+    """Open a session, commit when the block succeeds, roll back when it raises."""
+    with sessions() as session, session.begin():
+        yield session
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    """Say whether we are talking to PostgreSQL."""
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+def insert_ignore(
+    session: Session, model: type[SQLModel], values: dict[str, Any], conflict: Iterable[str]
+) -> bool:
+    """Insert a row unless one with the same `conflict` columns exists; return True when inserted."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    return affected(session.execute(stmt)) > 0
+
+
+def affected(result: Any) -> int:
+    """Return how many rows an INSERT/UPDATE/DELETE touched (a CursorResult's rowcount)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def import_models() -> None:
+    """Import every module that declares tables, so SQLModel.metadata knows them all."""
+    from triagebot.integrations import localchat as _localchat  # noqa: F401
+    from triagebot.jobs import models as _jobs  # noqa: F401
+    from triagebot.outbox import models as _outbox  # noqa: F401
+    from triagebot.triage import models as _triage  # noqa: F401
+
+
+def alembic_config(url: str) -> Any:
+    """Build an Alembic config pointing at our migrations and the given database."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database schema up to the newest migration."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")

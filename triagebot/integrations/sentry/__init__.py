@@ -1,0 +1,1 @@
+"""Sentry: webhook payload parsing and the web API client."""

@@ -1,0 +1,1 @@
+"""Scheduled jobs: one registry, one thin wrapper per job."""

@@ -1,0 +1,1 @@
+"""Durable, ordered, retried delivery of every outbound side effect."""

@@ -1,0 +1,175 @@
+"""Enqueue, claim and settle outbox rows; portable between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from triagebot.db import SessionFactory, affected, insert_ignore, is_postgres, transaction, utcnow
+from triagebot.outbox.models import DEAD, DONE, PENDING, OutboxLane, OutboxMessage
+
+MAX_ATTEMPTS = 15  # with capped exponential backoff this spans about two hours of outage
+LEASE = timedelta(minutes=5)  # a claim older than this is presumed dead (its worker crashed)
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    ordering_key: str | None = None,
+    lane: str | None = None,
+    dedupe_key: str | None = None,
+    due_at: datetime | None = None,
+) -> bool:
+    """Add a row in the caller's transaction; return False when its dedupe key is already queued."""
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "ordering_key": ordering_key,
+        "lane": lane,
+        "dedupe_key": dedupe_key,
+        "status": PENDING,
+        "attempts": 0,
+        "due_at": due_at or utcnow(),
+        "created_at": utcnow(),
+    }
+    if dedupe_key is None:
+        session.add(OutboxMessage.model_validate(values))
+        return True
+    return insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
+
+
+def claim(sessions: SessionFactory, worker: str, *, limit: int = 20) -> list[OutboxMessage]:
+    """Lease up to `limit` due rows, each the oldest pending one of its ordering key."""
+    now = utcnow()
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        and_(
+            col(earlier.ordering_key) == col(OutboxMessage.ordering_key),
+            col(earlier.id) < col(OutboxMessage.id),
+            col(earlier.status) == PENDING,
+        )
+    )
+    candidates = (
+        select(col(OutboxMessage.id))
+        .where(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now)
+        .where(col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now))
+        .where(~blocked)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    with transaction(sessions) as session:
+        if is_postgres(session):
+            # SKIP LOCKED lets several instances claim disjoint rows without waiting on each other.
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(session.execute(candidates).scalars())
+        if not ids:
+            return []
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .values(claimed_until=now + LEASE, claimed_by=worker, dedupe_key=_released_key(OutboxMessage))
+        )
+        rows = session.execute(
+            select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
+        )
+        return list(rows.scalars())
+
+
+def _released_key(model: type[OutboxMessage]) -> Any:
+    """Clear coalescing keys (`~` prefix) on claim; keep the permanent ones."""
+    from sqlalchemy import case
+
+    return case((col(model.dedupe_key).like("~%"), None), else_=model.dedupe_key)
+
+
+def take_lane_slot(session: Session, lane: str, interval: float) -> datetime | None:
+    """Reserve the lane's next slot; return None on success or the time the lane frees up."""
+    now = utcnow()
+    insert_ignore(session, OutboxLane, {"lane": lane, "next_at": now}, ["lane"])
+    taken = session.execute(
+        update(OutboxLane)
+        .where(col(OutboxLane.lane) == lane, col(OutboxLane.next_at) <= now)
+        .values(next_at=now + timedelta(seconds=interval))
+    )
+    if affected(taken):
+        return None
+    return session.execute(select(col(OutboxLane.next_at)).where(col(OutboxLane.lane) == lane)).scalar_one()
+
+
+def push_lane(session: Session, lane: str, until: datetime) -> None:
+    """Hold a lane closed until `until` (a 429's Retry-After applies to the whole channel)."""
+    insert_ignore(session, OutboxLane, {"lane": lane, "next_at": until}, ["lane"])
+    session.execute(
+        update(OutboxLane)
+        .where(col(OutboxLane.lane) == lane, col(OutboxLane.next_at) < until)
+        .values(next_at=until)
+    )
+
+
+def backoff(attempts: int) -> float:
+    """Return seconds to wait after `attempts` failures: exponential, capped at 10 minutes, jittered."""
+    base: float = min(600.0, 2.0 ** max(0, attempts - 1))
+    return base * (0.75 + random.random() / 2)
+
+
+def settle_done(session: Session, message_id: int) -> None:
+    """Mark a row delivered."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=DONE, done_at=utcnow(), claimed_until=None, last_error=None)
+    )
+
+
+def settle_later(session: Session, message: OutboxMessage, delay: float, error: str, *, count: bool) -> str:
+    """Put a row back for another try after `delay` seconds, or bury it after too many; return its status."""
+    attempts = message.attempts + (1 if count else 0)
+    status = DEAD if attempts >= MAX_ATTEMPTS else PENDING
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message.id)
+        .values(
+            status=status,
+            attempts=attempts,
+            due_at=utcnow() + timedelta(seconds=delay),
+            claimed_until=None,
+            last_error=error[:2000],
+        )
+    )
+    return status
+
+
+def settle_dead(session: Session, message_id: int, error: str) -> None:
+    """Bury a row that retrying cannot help; it stays visible for people to act on."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=DEAD, claimed_until=None, last_error=error[:2000], done_at=utcnow())
+    )
+
+
+def pending_count(session: Session) -> int:
+    """Count rows still waiting for delivery."""
+    from sqlalchemy import func
+
+    return session.execute(
+        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status) == PENDING)
+    ).scalar_one()
+
+
+def revive(session: Session, ids: Sequence[int]) -> int:
+    """Put buried rows back in the queue (after the cause was fixed); return how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == DEAD)
+        .values(status=PENDING, attempts=0, due_at=utcnow(), done_at=None)
+    )
+    return affected(result)

@@ -1,0 +1,1 @@
+"""Slack: Bolt listeners and pure Block Kit builders."""

@@ -1,0 +1,1 @@
+"""Sentry issue -> case -> Slack thread."""

@@ -1,0 +1,186 @@
+"""Recording what Sentry tells us about an issue, and queueing the Slack thread work it implies."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from triagebot.db import insert_ignore, is_postgres, utcnow
+from triagebot.drafts.event import SentryEvent, normalize_event
+from triagebot.errors import MalformedPayload
+from triagebot.integrations.sentry.webhooks import IssueReport
+from triagebot.outbox.store import enqueue
+from triagebot.triage import rules
+from triagebot.triage.models import Delivery, Issue
+
+log = logging.getLogger(__name__)
+
+POST_ROOT, UPDATE_ROOT, REPLY, FETCH_EVENT = (
+    "slack.post_root",
+    "slack.update_root",
+    "slack.reply",
+    "sentry.fetch_event",
+)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a new issue's thread goes and what we can ask Sentry."""
+
+    channel: str
+    fetch_events: bool  # a Sentry API token is configured
+    sentry_web: str | None = None  # e.g. https://sentry.io/organizations/acme, to build issue links
+    own_app_id: str | None = None
+
+
+def delivery_key(report: IssueReport, raw_body: bytes) -> str:
+    """Pick the de-duplication key Sentry's retries share (Request-ID changes on every retry)."""
+    if report.event_id:
+        return f"{report.key}:{report.event_id}"
+    return f"{report.key}:{hashlib.sha256(raw_body).hexdigest()}"
+
+
+def record_delivery(
+    session: Session, *, source: str, key: str, resource: str, action: str | None, body: bytes
+) -> bool:
+    """Store a webhook delivery; return False when the same delivery was already stored."""
+    return insert_ignore(
+        session,
+        Delivery,
+        {
+            "source": source,
+            "key": key[:200],
+            "resource": resource,
+            "action": action,
+            "outcome": "accepted",
+            "body": body.decode("utf-8", "replace"),
+            "received_at": utcnow(),
+        },
+        ["source", "key"],
+    )
+
+
+def lock_issue(session: Session, issue_id: str) -> Issue | None:
+    """Load an issue, locking its row on PostgreSQL so concurrent reports apply one at a time."""
+    stmt = select(Issue).where(Issue.id == issue_id)  # type: ignore[arg-type]
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def record_report(session: Session, *, report: IssueReport, routing: Routing) -> str:
+    """Apply one Sentry report to its issue and queue the thread work; return what happened."""
+    if rules.is_own_echo(report, routing.own_app_id):
+        return "echo"
+    event = _event_of(report)
+    created = insert_ignore(
+        session,
+        Issue,
+        {
+            "id": report.issue_id,
+            "title": report.title or "",
+            "channel": routing.channel,
+            "flags": [],
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        },
+        ["id"],
+    )
+    issue = lock_issue(session, report.issue_id)
+    assert issue is not None
+    previous = issue.status
+    _apply(issue, report, event, routing, created=created)
+    issue.updated_at = utcnow()
+    session.add(issue)
+    session.flush()
+    thread: dict[str, Any] = {"ordering_key": f"issue:{issue.id}", "lane": f"slack:{issue.channel}"}
+    if created:
+        if event is None and routing.fetch_events:
+            enqueue(session, FETCH_EVENT, {"issue_id": issue.id}, ordering_key=thread["ordering_key"])
+        enqueue(session, POST_ROOT, {"issue_id": issue.id}, dedupe_key=f"root:{issue.id}", **thread)
+        return "opened"
+    note = rules.note_for(issue, report, previous) if report.resource == "issue" else None
+    if note is not None:
+        enqueue(
+            session, REPLY, {"issue_id": issue.id, "text": note.text, "broadcast": note.broadcast}, **thread
+        )
+    # Edits coalesce: while one is queued, later reports only change the row it will render.
+    enqueue(session, UPDATE_ROOT, {"issue_id": issue.id}, dedupe_key=f"~root-edit:{issue.id}", **thread)
+    return "updated"
+
+
+def _event_of(report: IssueReport) -> SentryEvent | None:
+    if report.event is None:
+        return None
+    try:
+        return normalize_event(report.event)
+    except MalformedPayload:
+        log.warning("issue %s: event could not be read; thread shows issue fields only", report.issue_id)
+        return None
+
+
+def _apply(
+    issue: Issue, report: IssueReport, event: SentryEvent | None, routing: Routing, *, created: bool
+) -> None:
+    """Copy what the report knows onto the issue, never replacing a known value with nothing."""
+    for name in (
+        "short_id",
+        "culprit",
+        "level",
+        "substatus",
+        "platform",
+        "project_slug",
+        "project_id",
+        "web_url",
+    ):
+        value = getattr(report, name)
+        if value:
+            setattr(issue, name, value)
+    if report.title and (report.resource == "issue" or not issue.title):
+        issue.title = report.title
+    issue.status = rules.status_after(report, issue.status)
+    if report.action == "assigned" or (report.resource == "issue" and report.assignee):
+        issue.assignee = report.assignee
+    if report.first_seen and (issue.first_seen is None or report.first_seen < issue.first_seen):
+        issue.first_seen = report.first_seen
+    if report.last_seen and (issue.last_seen is None or report.last_seen > issue.last_seen):
+        issue.last_seen = report.last_seen
+    if report.event_count is not None:
+        issue.event_count = max(issue.event_count, report.event_count)
+    elif report.event is not None:
+        issue.event_count += 1  # event webhooks carry no totals; each distinct event counts once
+    if report.user_count is not None:
+        issue.user_count = max(issue.user_count, report.user_count)
+    if issue.web_url is None and routing.sentry_web:
+        issue.web_url = f"{routing.sentry_web}/issues/{issue.id}/"
+    if event is not None:
+        apply_event(issue, event, report.event or {})
+
+
+def apply_event(issue: Issue, event: SentryEvent, raw: dict[str, Any]) -> None:
+    """Keep the newest event's details: environment, release, flags and the raw event for drafts."""
+    issue.environment = event.environment or issue.environment
+    issue.release = event.release or issue.release
+    issue.flags = [[key, value] for key, value in event.flags]
+    issue.latest_event = raw
+    issue.latest_event_id = event.event_id or issue.latest_event_id
+    issue.platform = issue.platform or event.platform
+    issue.culprit = issue.culprit or event.culprit
+    issue.level = issue.level or event.level
+    if not issue.title and event.title:
+        issue.title = event.title
+    if not issue.short_id and event.short_id:
+        issue.short_id = event.short_id
+
+
+def get_issue_or_raise(session: Session, issue_id: str) -> Issue:
+    """Return an issue or raise LookupError."""
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise LookupError(f"no Sentry issue {issue_id} is known")
+    return issue

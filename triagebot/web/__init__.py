@@ -1,0 +1,1 @@
+"""Inbound HTTP: thin routes that verify, parse, call one service function and answer."""
