@@ -100,7 +100,19 @@ class _Cursor:
     index: int | None = None
     step: str = "(not started)"
     setup_up: bool = False
-    extra: list[str] = field(default_factory=list)
+    described: dict[int, str] = field(default_factory=dict)
+
+    def at(self, index: int | None, step: str) -> None:
+        """Record that step `index` is running."""
+        self.index, self.step = index, step
+        if index is not None:
+            self.described[index] = step
+
+    def blame(self, seen_at: int | None) -> tuple[int | None, str]:
+        """Name the step an observation belongs to (the one running when it was seen)."""
+        if seen_at is None:
+            return self.index, self.step
+        return seen_at, self.described.get(seen_at, self.step)
 
 
 def new_run_id() -> str:
@@ -294,8 +306,8 @@ class _Runner:
                 await self._step(spec, page, cursor, index, description, page.wait_for_url, matches)
             elif isinstance(step, Request):
                 await self._request(spec, page, cursor, index, description, step)
+        # Observations keep the last step's index: what arrives late was most likely caused by it.
         cursor.index, cursor.step = None, "after the last step"
-        page.observations.step = None
         await page.settle(self.options.settle_ms)
         self._check(spec, page.observations, cursor)
         if spec.assertions.text_absent:
@@ -320,7 +332,7 @@ class _Runner:
         action: Callable[..., Awaitable[Any]],
         *args: object,
     ) -> None:
-        cursor.index, cursor.step = index, description
+        cursor.at(index, description)
         page.observations.step = index
         try:
             await self._call(cursor, action, *args)
@@ -332,7 +344,7 @@ class _Runner:
     async def _request(
         self, spec: Spec, page: BrowserPage, cursor: _Cursor, index: int, description: str, step: Request
     ) -> None:
-        cursor.index, cursor.step = index, description
+        cursor.at(index, description)
         page.observations.step = index
         url = self._url(step.path)
         result = await self._call(cursor, page.fetch, step.method, url, dict(step.headers), step.body)
@@ -354,24 +366,18 @@ class _Runner:
         if wanted is not None:
             for error in seen.page_errors:
                 if page_error_matches(wanted, error):
-                    raise _StepFailed(
-                        _index(error.step, cursor.index),
-                        cursor.step,
-                        f"page error {error.name}: {error.message}",
-                    )
+                    raise _StepFailed(*cursor.blame(error.step), f"page error {error.name}: {error.message}")
         if spec.assertions.no_server_errors and seen.server_errors:
             first = seen.server_errors[0]
             raise _StepFailed(
-                _index(first.step, cursor.index),
-                cursor.step,
-                f"{first.method} {first.url} answered {first.status}",
+                *cursor.blame(first.step), f"{first.method} {first.url} answered {first.status}"
             )
 
     async def _setup(
         self, spec: Spec, page: BrowserPage, cursor: _Cursor, action: Literal["up", "down"], setup_run_id: str
     ) -> None:
         assert spec.setup is not None
-        cursor.index, cursor.step = None, f"setup {action}"
+        cursor.at(None, f"setup {action}")
         if not self.options.setup_secret:
             raise _StepFailed(
                 None,
@@ -437,10 +443,6 @@ class _Runner:
 
     def _url(self, path: str) -> str:
         return url_on_origin(self.origin, path)
-
-
-def _index(seen_at: int | None, current: int | None) -> int | None:
-    return seen_at if seen_at is not None else current
 
 
 def _status(attempts: list[Attempt]) -> SpecStatus:
