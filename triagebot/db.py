@@ -78,8 +78,10 @@ def insert_ignore(
     """Insert a row unless one with the same `conflict` columns exists; return True when inserted."""
     table = model.__table__  # type: ignore[attr-defined]
     dialect = postgresql if is_postgres(session) else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
-    return affected(session.execute(stmt)) > 0
+    columns = list(conflict)
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=columns)
+    # RETURNING yields a row only when the insert happened; rowcount is unreliable with it on psycopg.
+    return session.execute(stmt.returning(table.c[columns[0]])).first() is not None
 
 
 def affected(result: Any) -> int:

@@ -149,12 +149,28 @@ class PlaywrightPage:
     async def _route(self, route: Route) -> None:
         request = route.request
         if origin_of(request.url) == self.origin:
-            await route.continue_()
+            await self._forward(route)
             return
         self.observations.blocked_requests.append(f"{request.method} {request.url}")
         if request.is_navigation_request() and _is_top_level(request):
             self.observations.left_origin.append(request.url)
         await route.abort("blockedbyclient")
+
+    async def _forward(self, route: Route) -> None:
+        """Fetch a preview request without following redirects, then hand the answer to the page.
+
+        Chromium follows a server redirect inside its network stack without asking the route handler
+        again, so `route.continue_()` would let a preview 302 the browser to any host. Fulfilling with
+        the unfollowed response makes the browser issue the next hop as a new request, which comes back
+        through `_route` and is refused if it leaves the origin.
+        """
+        try:
+            response = await route.fetch(max_redirects=0, timeout=self.timeout)
+            await route.fulfill(response=response)
+        except PlaywrightError:
+            # The page went away mid-request, or the preview did not answer: let the page see a failure.
+            with suppress(PlaywrightError):
+                await route.abort("failed")
 
     async def _route_web_socket(self, ws: WebSocketRoute) -> None:
         http_url = re.sub(r"^ws", "http", ws.url)
