@@ -1,0 +1,427 @@
+"""From a normalized Sentry event to a regression spec: where to start, what to do, what must not happen.
+
+Browser events replay their breadcrumbs (navigations, clicks, inputs) from the first page the user
+saw; server events replay the failing request. Either way the assertions say the Sentry exception
+must not happen again, no 5xx may come back and the error text must not be shown. Everything taken
+from the event is data in the spec, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from triagebot.drafts.event import Breadcrumb, Frame, SentryEvent
+from triagebot.drafts.locators import choose_locator, css_string, parse_selector, synthetic_value
+from triagebot.drafts.spec import (
+    SPEC_ID,
+    Assertions,
+    Click,
+    Covers,
+    ExceptionInfo,
+    ExpectUrl,
+    Fill,
+    FlagRef,
+    Goto,
+    IssueRef,
+    Locator,
+    PageError,
+    Request,
+    Spec,
+    Step,
+)
+from triagebot.errors import BadInput
+
+PATH_MAX = 2048
+MAX_STEPS = 100
+MAX_COVERED_PATHS = 20
+# Chromium words its own engine errors its own way; other browsers' messages never match them.
+CHROMIUM_FAMILY = ("chrome", "chromium", "edge", "opera", "brave", "samsung", "electron", "yandex", "vivaldi")
+ENGINE_ERRORS = frozenset({"TypeError", "ReferenceError", "RangeError", "SyntaxError", "URIError"})
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# Body and query fields whose values are personal or secret: replaced before they reach a spec.
+PERSONAL_KEY = re.compile(
+    r"mail|name|phone|mobile|tel|addr|street|city|zip|postal|birth|dob|ssn|passport|card|cvc|cvv|iban|"
+    r"account|pass|secret|token|auth|session|cookie|key|ip|user|login|contact|message|comment|note",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Frames from installed packages, bundler runtimes and the engine are not the app's own source.
+FOREIGN_PATH = re.compile(
+    r"(?:^|/)(?:node_modules|site-packages|dist-packages|\.vite|webpack/bootstrap|__vite|@vite|"
+    r"@fs|lib/python[0-9.]*|usr/lib|usr/local/lib)(?:/|$)|^<|^\[|^native$|^(?:node|internal):"
+)
+# Where apps are usually deployed or built; cut off so a path is relative to the repository root.
+DEPLOY_ROOT = re.compile(
+    r"^/?(?:app|code|src/app|usr/src/app|srv(?:/app)?|var/task|workspace|opt/app|home/[^/]+)/"
+)
+ID_SEGMENT = re.compile(r"/(?:[0-9]{3,}|[0-9a-f]{8}-[0-9a-f-]{27,})(?=/|$|\?|#)", re.IGNORECASE)
+
+
+class NothingToReplay(BadInput):
+    """The event names neither a page nor a request, so no test can replay it."""
+
+
+def derive_spec(
+    event: SentryEvent, *, issue: object | None = None, test_id_attribute: str = "data-testid"
+) -> Spec:
+    """Draft the regression spec for a Sentry event (and its issue, when known)."""
+    notes: list[str] = []
+    issue_ref = _issue_ref(event, issue, notes)
+    if event.is_browser:
+        start, steps = _browser_steps(event, test_id_attribute, notes)
+        kind = "browser"
+    else:
+        start, steps = None, [_request_step(event, notes)]
+        kind = "http"
+    spec = Spec(
+        id=_spec_id(issue_ref, event),
+        kind=kind,
+        issue=issue_ref,
+        covers=Covers(routes=_routes(start, steps, event), paths=covered_paths(event.frames)),
+        flags=[FlagRef(key=key[:256], value=_flag_value(value)) for key, value in event.flags],
+        start=start,
+        steps=steps,
+        assertions=_assertions(event, kind, notes),
+        notes=notes,
+    )
+    return spec
+
+
+# Issue metadata ------------------------------------------------------------------------------------
+
+
+def _issue_ref(event: SentryEvent, issue: object | None, notes: list[str]) -> IssueRef:
+    issue_id = _issue_field(issue, "id") or event.issue_id
+    if not issue_id:
+        issue_id = f"event-{event.event_id[:12]}" if event.event_id else "unknown"
+        notes.append("The event names no Sentry issue; it is linked by its event id only.")
+    return IssueRef(
+        id=_clip(issue_id, 64),
+        short_id=_clip(_issue_field(issue, "shortId", "short_id") or event.short_id, 128),
+        link=_clip(
+            _issue_field(issue, "permalink", "web_url", "link", "url_web") or event.issue_web_url, 2048
+        ),
+        title=_clip(_issue_field(issue, "title") or event.title, 8192),
+        culprit=_clip(_issue_field(issue, "culprit") or event.culprit, 8192),
+        exception=ExceptionInfo(
+            type=_clip(event.exception_type, 512), value=_clip(event.exception_value, 8192)
+        ),
+        release=_clip(event.release, 512),
+        platform=_clip(event.platform, 64),
+    )
+
+
+def _issue_field(issue: object | None, *names: str) -> str | None:
+    """Read a field from a Sentry issue given as API JSON or as an object with attributes."""
+    for name in names:
+        value = issue.get(name) if isinstance(issue, Mapping) else getattr(issue, name, None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return None
+
+
+def _spec_id(issue: IssueRef, event: SentryEvent) -> str:
+    """Name the spec after the short id (`shop-123`), else the issue or event id."""
+    for candidate in (issue.short_id, f"sentry-{issue.id}" if issue.id != "unknown" else None):
+        if candidate:
+            slug = re.sub(r"[^a-z0-9._-]+", "-", candidate.lower()).strip("-._")[:100]
+            if SPEC_ID.match(slug):
+                return slug
+    return "sentry-unknown"
+
+
+def _flag_value(value: Any) -> bool | str | int | float | None:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)[:1024]
+
+
+# Browser steps -------------------------------------------------------------------------------------
+
+
+def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str]) -> tuple[str, list[Step]]:
+    """Turn navigation, click and input breadcrumbs into the start path and the steps."""
+    origin = _origin(event.url)
+    navigations = [c for c in event.breadcrumbs if c.category == "navigation"]
+    first_from = _str_data(navigations[0], "from") if navigations else None
+    start = to_path(first_from, origin) if first_from else to_path(event.url, origin)
+    if start is None:
+        start = "/"
+        notes.append("The event carries no usable page URL; the test starts at `/`.")
+    steps: list[Step] = []
+    clicked = False  # since the last navigation: a click explains the next one
+    for crumb in event.breadcrumbs:
+        step: Step | None = None
+        if crumb.category == "navigation":
+            source, target = _str_data(crumb, "from"), _str_data(crumb, "to")
+            if not target or source == target:
+                continue  # router start-up records `/` -> `/`
+            path = to_path(target, origin)
+            if path is None:
+                notes.append("The user then left the app; the steps stop there.")
+                break
+            step = ExpectUrl(path=path) if clicked else Goto(path=path)
+            clicked = False
+        elif crumb.category in ("ui.click", "ui.input"):
+            step = _ui_step(crumb, test_id_attribute)
+            if step is None or (isinstance(step, Fill) and steps and steps[-1] == step):
+                continue  # an unknown target, or the same field typed into again
+            clicked = clicked or isinstance(step, Click)
+        if step is not None:
+            if len(steps) == MAX_STEPS:
+                notes.append(f"Only the first {MAX_STEPS} actions were kept.")
+                break
+            steps.append(step)
+    notes.extend(_step_notes(steps, test_id_attribute))
+    return start, steps
+
+
+def _ui_step(crumb: Breadcrumb, test_id_attribute: str) -> Step | None:
+    selector = crumb.message or ""
+    elements = parse_selector(selector)
+    locator = choose_locator(elements, selector=selector, test_id_attribute=test_id_attribute)
+    if locator is None:
+        return None  # `<unknown>` targets cannot be found again
+    component = crumb.data.get("ui.component_name")
+    if isinstance(component, str) and component and locator.weak:
+        value = f"[data-sentry-component={css_string(component)}]"[:1024]
+        locator = Locator(strategy="css", value=value, source=selector[:2048])
+    target = elements[-1]
+    if crumb.category == "ui.click" or target.tag == "select":
+        return Click(locator=locator)
+    if target.attributes.get("type", "").lower() in ("checkbox", "radio", "file", "submit", "button"):
+        return Click(locator=locator)
+    return Fill(locator=locator, value=synthetic_value(target))
+
+
+def _step_notes(steps: list[Step], test_id_attribute: str) -> list[str]:
+    """Say which steps rest on guesses: weak locators, made-up input values, selects."""
+    weak: dict[str, list[int]] = {}
+    notes: list[str] = []
+    for number, step in enumerate(steps, start=1):
+        if isinstance(step, Click | Fill) and step.locator.weak:
+            weak.setdefault(step.locator.value, []).append(number)
+        if isinstance(step, Fill):
+            notes.append(
+                f"Step {number} types the made-up value {step.value!r}: events never carry what users typed."
+            )
+        if isinstance(step, Click) and (step.locator.source or "").split(" > ")[-1].startswith("select"):
+            notes.append(
+                f"Step {number} changed a <select>; the test only clicks it, pick an option by hand."
+            )
+    for value, numbers in weak.items():
+        which = "Step " + str(numbers[0]) if len(numbers) == 1 else "Steps " + ", ".join(map(str, numbers))
+        notes.insert(
+            0,
+            f"{which} find the element by a CSS path ({value}), which may not survive a redesign; "
+            f"give it a {test_id_attribute} and list that in the SDK's dom.serializeAttribute.",
+        )
+    return notes
+
+
+# Server steps --------------------------------------------------------------------------------------
+
+
+def _request_step(event: SentryEvent, notes: list[str]) -> Request:
+    """Replay the failing request against the preview, with personal values replaced."""
+    path = to_path(event.url, _origin(event.url))
+    if path is None and event.transaction and event.transaction.startswith("/"):
+        path = to_path(event.transaction, None)
+        notes.append("The request URL is unknown; the transaction name is used as the path.")
+    if path is None:
+        raise NothingToReplay(
+            "the event names no page and no request (request.url is missing), so there is nothing to replay"
+        )
+    path = _scrub_query(path)
+    method = (event.request_method or "GET").upper()
+    if method not in METHODS:
+        notes.append(f"The request method {method[:16]!r} is not supported; the test uses GET.")
+        method = "GET"
+    headers, body = {}, None
+    if event.request_data not in (None, "", {}, []):
+        body, content_type = _scrub_body(event.request_data, dict(event.request_headers))
+        if content_type:
+            headers["Content-Type"] = content_type
+        notes.append("The request body comes from the event with personal fields replaced; check it.")
+    return Request(method=method, path=path, headers=headers, body=body)
+
+
+def _scrub_query(path: str) -> str:
+    head, sep, query = path.partition("?")
+    if not sep:
+        return path
+    query = query.partition("#")[0]  # servers never see the fragment
+    pairs = [(k, _scrub_scalar(k, v)) for k, v in parse_qsl(query, keep_blank_values=True)]
+    scrubbed = urlencode(pairs, safe="/:,[]")
+    return f"{head}?{scrubbed}" if scrubbed else head
+
+
+def _scrub_body(data: Any, headers: Mapping[str, str]) -> tuple[str, str | None]:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type" and v), None)
+    if isinstance(data, Mapping | list):
+        text = json.dumps(_scrub_json(data), ensure_ascii=False)
+        form = bool(content_type and "form" in content_type.lower() and isinstance(data, Mapping))
+        if form:
+            text = urlencode([(str(k), str(v)) for k, v in _scrub_json(data).items()])
+        return text[:1_000_000], content_type if form else "application/json"
+    return _scrub_scalar("", str(data))[:1_000_000], content_type
+
+
+def _scrub_json(value: Any, key: str = "") -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _scrub_json(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_json(item, key) for item in value]
+    if isinstance(value, str):
+        return _scrub_scalar(key, value)
+    return value
+
+
+def _scrub_scalar(key: str, value: str) -> str:
+    if PERSONAL_KEY.search(key) or EMAIL.search(value) or value == "[Filtered]":
+        return "qa@example.com" if "mail" in key.lower() or EMAIL.search(value) else "redacted"
+    return value
+
+
+# Assertions and coverage ---------------------------------------------------------------------------
+
+
+def _assertions(event: SentryEvent, kind: str, notes: list[str]) -> Assertions:
+    page_error = None
+    if kind == "browser":
+        message, browser = event.exception_value, _browser_name(event)
+        if (
+            message
+            and event.exception_type in ENGINE_ERRORS
+            and browser
+            and not browser.startswith(CHROMIUM_FAMILY)
+        ):
+            notes.append(
+                f"The error was seen in {browser.title()}, whose wording Chromium does not share; "
+                f"the test fails on any uncaught {event.exception_type}."
+            )
+            message = None
+        page_error = PageError(type=_clip(event.exception_type, 512), message=_clip(message, 8192))
+        if event.exception_type is None and event.exception_value is None:
+            notes.append("The event has no exception; the test fails on any uncaught page error.")
+    return Assertions(page_error=page_error, no_server_errors=True, text_absent=_text_absent(event))
+
+
+def _browser_name(event: SentryEvent) -> str:
+    browser = event.contexts.get("browser")
+    name = browser.get("name") if isinstance(browser, Mapping) else None
+    return (name if isinstance(name, str) else event.tags.get("browser.name", "")).lower()
+
+
+def _text_absent(event: SentryEvent) -> list[str]:
+    """The error's message, when it is specific enough not to appear on a healthy page."""
+    value = (event.exception_value or "").strip()
+    first_line = value.splitlines()[0].strip()[:200] if value else ""
+    return [first_line] if len(first_line) >= 8 else []
+
+
+def _routes(start: str | None, steps: Iterable[Step], event: SentryEvent) -> list[str]:
+    paths = [start] if start else []
+    paths += [step.path for step in steps if isinstance(step, Goto | ExpectUrl | Request)]
+    if event.transaction and event.transaction.startswith("/") and not event.is_browser:
+        paths.append(event.transaction)
+    routes: list[str] = []
+    for path in paths:
+        route = urlsplit(path).path if path else None
+        if route and route.startswith("/") and not route.startswith("//") and route not in routes:
+            routes.append(route[:PATH_MAX])
+    return routes
+
+
+def covered_paths(frames: Iterable[Frame]) -> list[str]:
+    """Return the repo-relative source files of the in-app frames, crashing frame first."""
+    paths: list[str] = []
+    for frame in reversed(list(frames)):
+        if frame.in_app is False:
+            continue
+        if frame.abs_path and repo_relative(frame.abs_path) is None and FOREIGN_PATH.search(frame.abs_path):
+            continue  # installed packages keep their import-relative `filename`
+        for candidate in (frame.filename, frame.abs_path):
+            path = repo_relative(candidate)
+            if path:
+                if path not in paths:
+                    paths.append(path)
+                break
+        if len(paths) >= MAX_COVERED_PATHS:
+            break
+    return paths
+
+
+def repo_relative(filename: str | None) -> str | None:
+    """Turn a frame's file name into a path inside the repository, or None for foreign code."""
+    if not filename:
+        return None
+    path = filename.strip()
+    path = re.sub(r"^webpack(?:-internal)?://[^/]*/", "", path)  # webpack://app-name/./src/x.js
+    path = re.sub(r"^(?:app|file)://", "", path)
+    path = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", path, flags=re.IGNORECASE)  # an origin
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    if FOREIGN_PATH.search(path) or "\\" in path or ".." in path.split("/"):
+        return None
+    path = DEPLOY_ROOT.sub("", path)
+    while path.startswith(("./", "/", "~/")):
+        path = path[2:] if path.startswith(("./", "~/")) else path[1:]
+    if not path or not re.search(r"\.[A-Za-z0-9]+$", path) or any(ord(ch) < 0x20 for ch in path):
+        return None
+    return path[:PATH_MAX]
+
+
+# URLs ----------------------------------------------------------------------------------------------
+
+
+def to_path(url: str | None, origin: str | None) -> str | None:
+    """Reduce a URL to a path on the app (`/a/b?q#h`); None when it is elsewhere or unusable."""
+    if not url:
+        return None
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https"):
+            return None
+        if origin and f"{parts.scheme}://{parts.netloc}".lower() != origin:
+            return None
+        path, query, fragment = parts.path, parts.query, parts.fragment
+    elif text.startswith("/"):
+        path, query, fragment = parts.path, parts.query, parts.fragment
+    else:
+        return None
+    # A path is replayed against the preview's origin, so it may never look like `//host`.
+    path = "/" + path.lstrip("/")
+    result = _encode(path)
+    if query:
+        result += "?" + _encode(query)
+    if fragment:
+        result += "#" + _encode(fragment)
+    if len(result) > PATH_MAX:
+        result = _encode(path)[:PATH_MAX]
+    return result
+
+
+def _encode(text: str) -> str:
+    """Percent-encode what the spec refuses (control characters, backslashes, spaces)."""
+    return quote(text, safe="/?&=#:@!$'()*+,;%[]~-._")
+
+
+def _origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else None
+
+
+def _str_data(crumb: Breadcrumb, key: str) -> str | None:
+    value = crumb.data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None
