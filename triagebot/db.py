@@ -97,6 +97,14 @@ def import_models() -> None:
     from triagebot.triage import models as _triage  # noqa: F401
 
 
+def create_schema(url: str) -> None:
+    """Create every table straight from the models (tests; migrations are checked against this)."""
+    import_models()
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+
+
 def alembic_config(url: str) -> Any:
     """Build an Alembic config pointing at our migrations and the given database."""
     from alembic.config import Config

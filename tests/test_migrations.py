@@ -1,0 +1,33 @@
+"""The Alembic migrations build exactly the schema the models declare, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from tests.conftest import create_pg_database
+from triagebot.db import import_models, make_engine, migrate
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migrations_match_models(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'm.db'}", None
+    else:
+        url, drop = create_pg_database()
+    try:
+        migrate(url)
+        migrate(url)  # a second run is a no-op
+        import_models()
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        engine.dispose()
+        assert diff == [], "models changed without a migration: regenerate (see README, Development)"
+    finally:
+        if drop:
+            drop()
