@@ -52,7 +52,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Frames from installed packages, bundler runtimes and the engine are not the app's own source.
 FOREIGN_PATH = re.compile(
     r"(?:^|/)(?:node_modules|site-packages|dist-packages|\.vite|webpack/bootstrap|__vite|@vite|"
-    r"@fs|lib/python[0-9.]*|usr/lib|usr/local/lib)(?:/|$)|^<|^\[|^native$|^(?:node|internal):"
+    r"@fs|lib/python[0-9.]*|usr/lib|usr/local/lib)(?:/|$)|^<|^\[|^native$|^(?:node|internal):|\.min\.js$"
 )
 # Where apps are usually deployed or built; cut off so a path is relative to the repository root.
 DEPLOY_ROOT = re.compile(
@@ -339,18 +339,19 @@ def _routes(start: str | None, steps: Iterable[Step], event: SentryEvent) -> lis
 
 def covered_paths(frames: Iterable[Frame]) -> list[str]:
     """Return the repo-relative source files of the in-app frames, crashing frame first."""
+    ordered = list(reversed(list(frames)))
+    # Some Sentry servers mark no frame in-app at all; then any frame outside packages will do.
+    return _frame_paths(f for f in ordered if f.in_app is not False) or _frame_paths(ordered)
+
+
+def _frame_paths(frames: Iterable[Frame]) -> list[str]:
     paths: list[str] = []
-    for frame in reversed(list(frames)):
-        if frame.in_app is False:
-            continue
-        if frame.abs_path and repo_relative(frame.abs_path) is None and FOREIGN_PATH.search(frame.abs_path):
-            continue  # installed packages keep their import-relative `filename`
-        for candidate in (frame.filename, frame.abs_path):
-            path = repo_relative(candidate)
-            if path:
-                if path not in paths:
-                    paths.append(path)
-                break
+    for frame in frames:
+        if frame.abs_path and FOREIGN_PATH.search(frame.abs_path):
+            continue  # installed packages keep an import-relative `filename`, so look at abs_path
+        path = repo_relative(frame.filename) or repo_relative(frame.abs_path)
+        if path and path not in paths:
+            paths.append(path)
         if len(paths) >= MAX_COVERED_PATHS:
             break
     return paths
