@@ -97,6 +97,6 @@ class Browser(Protocol):
 
 
 class BrowserLauncher(Protocol):
-    """Starts the one browser a gate run shares."""
+    """Starts the one browser a gate run shares, able to reach `origin` and nothing else."""
 
-    def launch(self) -> AbstractAsyncContextManager[Browser]: ...
+    def launch(self, *, origin: str) -> AbstractAsyncContextManager[Browser]: ...

@@ -176,7 +176,7 @@ async def run_gate_async(
     evidence_root = options.data_dir / "evidence" / run_id
     results: list[SpecResult] = []
     if specs:
-        async with launcher.launch() as browser:
+        async with launcher.launch(origin=origin) as browser:
             runner = _Runner(browser, origin, run_id, options, evidence_root, set(quarantine), progress)
             results = list(await asyncio.gather(*(runner.run_spec(spec) for spec in specs)))
     return GateResult(

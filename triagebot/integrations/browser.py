@@ -1,12 +1,14 @@
 """Playwright adapter for gates: one Chromium per run, one confined context per spec attempt.
 
-Confinement: every request a context makes (documents, sub-resources, popups, redirects) passes a
-route handler that lets through only the preview's own origin; everything else is aborted and
-recorded, and a top-level navigation elsewhere is reported so the spec fails. Blocking third-party
-sub-resources too (CDNs, analytics) is deliberate: a spec from a fork must not be able to make the
-runner reach any other host, and pages under test can still render their own assets. Service workers
-are blocked because their fetches would bypass the route handler; WebSockets to other origins are
-closed. Direct HTTP calls (request steps, data setup) never follow redirects.
+Confinement has two locks. Chromium runs behind `EgressProxy`, which only ever opens connections to
+the preview's host and port (this is what stops redirect hops, which route handlers never see). And
+every request a context starts (documents, sub-resources, popups) passes a route handler that lets
+through only the preview's origin, aborting and recording the rest; a top-level navigation elsewhere
+is reported so the spec fails. Blocking third-party sub-resources too (CDNs, analytics) is deliberate:
+a spec from a fork must not be able to make the runner reach any other host; pages under test still
+load their own assets. Service workers are blocked because their fetches would bypass routing;
+WebSockets to other origins are closed. Direct HTTP calls (request steps, data setup) go to URLs built
+on the origin and never follow redirects.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from triagebot.gates.ports import (
     ResponseSeen,
 )
 from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
+from triagebot.integrations.egress_proxy import EgressProxy
 
 DEFAULT_TESTID_ATTRIBUTE = "data-testid"
 # Headers a spec may not set on a request step: they would change where or how the request goes.
@@ -74,23 +77,35 @@ class PlaywrightLauncher:
         self.testid_attribute = testid_attribute
 
     @asynccontextmanager
-    async def launch(self) -> AsyncIterator[PlaywrightBrowser]:
-        """Start Chromium for one gate run and close it afterwards."""
+    async def launch(self, *, origin: str) -> AsyncIterator[PlaywrightBrowser]:
+        """Start Chromium for one gate run, able to reach only `origin`, and close it afterwards."""
         executable = find_chromium(self.chromium_path)
         if executable is None:
             raise BrowserUnavailable("no Chromium found (set TRIAGEBOT_CHROMIUM_PATH or install chromium)")
-        async with async_playwright() as pw:
-            pw.selectors.set_test_id_attribute(self.testid_attribute)
-            try:
-                browser = await pw.chromium.launch(
-                    executable_path=executable, headless=True, chromium_sandbox=False, args=LAUNCH_ARGS
-                )
-            except PlaywrightError as exc:
-                raise BrowserUnavailable(f"Chromium at {executable} did not start: {exc.message}") from None
-            try:
-                yield PlaywrightBrowser(browser, self.testid_attribute)
-            finally:
-                await browser.close()
+        proxy = EgressProxy(origin)
+        await proxy.start()
+        try:
+            async with async_playwright() as pw:
+                pw.selectors.set_test_id_attribute(self.testid_attribute)
+                try:
+                    # `<-loopback>`: proxy 127.0.0.1 and localhost too (Chromium bypasses them by default).
+                    browser = await pw.chromium.launch(
+                        executable_path=executable,
+                        headless=True,
+                        chromium_sandbox=False,
+                        args=LAUNCH_ARGS,
+                        proxy={"server": proxy.url, "bypass": "<-loopback>"},
+                    )
+                except PlaywrightError as exc:
+                    raise BrowserUnavailable(
+                        f"Chromium at {executable} did not start: {exc.message}"
+                    ) from None
+                try:
+                    yield PlaywrightBrowser(browser, self.testid_attribute)
+                finally:
+                    await browser.close()
+        finally:
+            await proxy.stop()
 
 
 class PlaywrightBrowser:
@@ -149,28 +164,12 @@ class PlaywrightPage:
     async def _route(self, route: Route) -> None:
         request = route.request
         if origin_of(request.url) == self.origin:
-            await self._forward(route)
+            await route.continue_()
             return
         self.observations.blocked_requests.append(f"{request.method} {request.url}")
         if request.is_navigation_request() and _is_top_level(request):
             self.observations.left_origin.append(request.url)
         await route.abort("blockedbyclient")
-
-    async def _forward(self, route: Route) -> None:
-        """Fetch a preview request without following redirects, then hand the answer to the page.
-
-        Chromium follows a server redirect inside its network stack without asking the route handler
-        again, so `route.continue_()` would let a preview 302 the browser to any host. Fulfilling with
-        the unfollowed response makes the browser issue the next hop as a new request, which comes back
-        through `_route` and is refused if it leaves the origin.
-        """
-        try:
-            response = await route.fetch(max_redirects=0, timeout=self.timeout)
-            await route.fulfill(response=response)
-        except PlaywrightError:
-            # The page went away mid-request, or the preview did not answer: let the page see a failure.
-            with suppress(PlaywrightError):
-                await route.abort("failed")
 
     async def _route_web_socket(self, ws: WebSocketRoute) -> None:
         http_url = re.sub(r"^ws", "http", ws.url)
@@ -304,8 +303,9 @@ class PlaywrightPage:
 def _is_top_level(request: PWRequest) -> bool:
     try:
         return request.frame.parent_frame is None
-    except PlaywrightError:  # service-worker requests have no frame
-        return False
+    except PlaywrightError:
+        # A popup's first navigation is issued before its frame exists: that is a top-level one too.
+        return True
 
 
 async def _act(awaitable: Any) -> Any:
