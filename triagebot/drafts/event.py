@@ -119,6 +119,7 @@ def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
     """Turn any accepted payload shape into a SentryEvent, or raise MalformedPayload."""
     if not isinstance(payload, Mapping):
         raise MalformedPayload("(top level): a Sentry event must be a JSON object")
+    payload = _clean(payload)
     envelope: dict[str, Any] = {}
     data = payload.get("data")
     if isinstance(data, Mapping) and not _looks_like_event(payload):
@@ -146,6 +147,23 @@ def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
             "(top level): not a Sentry event; expected data.event, data.error, event, entries or event_id"
         )
     return _from_protocol(event, envelope)
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (JSON may spell them, UTF-8 cannot hold them) with U+FFFD."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, Mapping):
+        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
 
 
 def _looks_like_event(value: Mapping[str, Any]) -> bool:

@@ -1,0 +1,69 @@
+"""Regression test drafted by triagebot from a Sentry issue.
+
+The spec in .triagebot/tests/front-end-9.yml
+is the source of truth; this file is for people and their own CI. Run it with pytest-playwright against the app under test: --base-url URL or BASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from playwright.sync_api import Error, Page, Playwright, Response, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+SENTRY = {
+    "issue_id": "1170820242",
+    "short_id": "FRONT-END-9",
+    "link": "https://sentry.io/organizations/test-org/issues/1170820242/",
+    "culprit": "?(runner)",
+    "release": None,
+}
+# The uncaught error Sentry saw: same name, and a message containing Sentry's (when it is known).
+SENTRY_ERROR_TYPE = "ReferenceError"
+SENTRY_ERROR_MESSAGE = "blooopy is not defined"
+
+
+def _base(base_url: str | None) -> str:
+    base = base_url or os.environ.get("BASE_URL")
+    if not base:
+        pytest.fail("Set --base-url or BASE_URL to the app under test.")
+    return base
+
+
+def _matches_sentry_error(error: Error) -> bool:
+    if SENTRY_ERROR_TYPE is not None and error.name != SENTRY_ERROR_TYPE:
+        return False
+    if SENTRY_ERROR_MESSAGE is None:
+        return True
+    expected, actual = " ".join(SENTRY_ERROR_MESSAGE.split()), " ".join(error.message.split())
+    return expected in actual or (len(actual) >= 8 and actual in expected)
+
+
+def test_regression_front_end_9(page: Page, base_url: str | None) -> None:
+    """Replay the user's steps; the Sentry error must not come back."""
+    base = _base(base_url)
+    origin = urlsplit(base)[:2]
+    page_errors: list[Error] = []
+    server_errors: list[str] = []
+    page.on("pageerror", page_errors.append)
+
+    def on_response(response: Response) -> None:
+        if response.status >= 500 and urlsplit(response.url)[:2] == origin:
+            server_errors.append(f"{response.status} {response.request.method} {response.url}")
+
+    page.on("response", on_response)
+
+    page.goto(urljoin(base, "/runner"))
+
+    # Let late requests and rendering finish before judging; a busy page simply moves on.
+    try:
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    except PlaywrightTimeoutError:
+        pass
+
+    sentry_like = [f"{e.name}: {e.message}" for e in page_errors if _matches_sentry_error(e)]
+    assert sentry_like == [], "the Sentry exception must not be thrown again"
+    assert server_errors == [], "the app must not answer with a 5xx"
+    expect(page.locator("body")).not_to_contain_text("blooopy is not defined")
