@@ -50,7 +50,8 @@ def test_coupon_event_replays_clicks_inputs_and_navigation() -> None:
                 strategy="role",
                 value="button",
                 name="Apply coupon",
-                source='div#app > form.sc-bdVaJa > button.css-5t6y7u[type="button"][aria-label="Apply coupon"]',
+                source='div#app > form.sc-bdVaJa > button.css-5t6y7u[type="button"]'
+                '[aria-label="Apply coupon"]',
             )
         ),
     ]

@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -182,9 +183,7 @@ def _node_eval(literals: list[str]) -> list[object]:
     return json.loads(result.stdout)
 
 
-node = pytest.mark.skipif(
-    subprocess.run(["which", "node"], capture_output=True).returncode != 0, reason="no node"
-)
+node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
 @node
