@@ -47,7 +47,7 @@ def test_regression_front_end_9(page: Page, base_url: str | None) -> None:
     origin = urlsplit(base)[:2]
     page_errors: list[Error] = []
     server_errors: list[str] = []
-    page.on("pageerror", page_errors.append)
+    page.on("pageerror", lambda error: page_errors.append(error))
 
     def on_response(response: Response) -> None:
         if response.status >= 500 and urlsplit(response.url)[:2] == origin:

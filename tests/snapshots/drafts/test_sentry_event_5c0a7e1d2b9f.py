@@ -47,7 +47,7 @@ def test_regression_sentry_event_5c0a7e1d2b9f(page: Page, base_url: str | None) 
     origin = urlsplit(base)[:2]
     page_errors: list[Error] = []
     server_errors: list[str] = []
-    page.on("pageerror", page_errors.append)
+    page.on("pageerror", lambda error: page_errors.append(error))
 
     def on_response(response: Response) -> None:
         if response.status >= 500 and urlsplit(response.url)[:2] == origin:
