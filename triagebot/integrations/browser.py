@@ -155,7 +155,7 @@ class PlaywrightPage:
         self.context.on("response", self._on_response)
         self.context.on("requestfailed", self._on_request_failed)
         self.context.on("page", self._watch)
-        await self.context.tracing.start(screenshots=True, snapshots=True)
+        await self.context.tracing.start(screenshots=False, snapshots=True)
         self._tracing = True
         self._page = await self.context.new_page()
 

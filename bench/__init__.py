@@ -1,0 +1,1 @@
+"""Benchmarks, run by hand (`make bench`); results are quoted in the README."""
