@@ -70,11 +70,26 @@ render();
 @contextmanager
 def serve_shop(*, buggy: bool) -> Iterator[str]:
     """Serve the single-page shop on an ephemeral port; every path answers with the app."""
-    page = (SHOP % {"buggy": "true" if buggy else "false"}).encode()
+    with _serve(200, (SHOP % {"buggy": "true" if buggy else "false"}).encode()) as url:
+        yield url
 
+
+@contextmanager
+def serve_divide(*, buggy: bool) -> Iterator[str]:
+    """Serve a backend whose /divide-zero/ fails with a 500 (and Django's debug text) when buggy."""
+    if buggy:
+        with _serve(500, b"<h1>ZeroDivisionError at /divide-zero/</h1><p>division by zero</p>") as url:
+            yield url
+    else:
+        with _serve(200, b"<p>Nothing to divide.</p>") as url:
+            yield url
+
+
+@contextmanager
+def _serve(status: int, page: bytes) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(page)))
             self.end_headers()
@@ -99,16 +114,20 @@ def spec() -> Spec:
     return derive_spec(event, issue={"id": "901", "shortId": "SHOP-12"})
 
 
-def test_gate_runner_fails_the_buggy_shop_and_passes_the_fixed_one(spec: Spec, tmp_path: Path) -> None:
-    from triagebot.gates.runner import GateOptions, run_gate
-
-    settings = Settings(
+def _gate_settings(tmp_path: Path) -> Settings:
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         preview_hosts=["127.0.0.1"],
         data_dir=tmp_path / "data",
         gate_step_timeout_ms=5_000,
         gate_spec_timeout_ms=30_000,
     )
+
+
+def test_gate_runner_fails_the_buggy_shop_and_passes_the_fixed_one(spec: Spec, tmp_path: Path) -> None:
+    from triagebot.gates.runner import GateOptions, run_gate
+
+    settings = _gate_settings(tmp_path)
     options = GateOptions.from_settings(settings, retries=0)
     with serve_shop(buggy=True) as url:
         buggy = run_gate([spec], base_url=url, settings=settings, options=options)
@@ -124,16 +143,37 @@ def test_gate_runner_fails_the_buggy_shop_and_passes_the_fixed_one(spec: Spec, t
     assert [r.status for r in fixed.results] == ["passed"]
 
 
-def _load_rendered(spec: Spec, tmp_path: Path) -> Callable[..., None]:
+def test_backend_draft_fails_on_the_500_and_passes_on_the_fix(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from triagebot.gates.runner import GateOptions, run_gate
+
+    spec = derive_spec(normalize_event(load_fixture("api.issue_latest_event.python_django.json")))
+    settings = _gate_settings(tmp_path)
+    options = GateOptions.from_settings(settings, retries=0)
+    with serve_divide(buggy=True) as url:
+        assert run_gate([spec], base_url=url, settings=settings, options=options).verdict == "failed"
+    with serve_divide(buggy=False) as url:
+        assert run_gate([spec], base_url=url, settings=settings, options=options).verdict == "passed"
+
+    rendered = _load_rendered(spec, tmp_path, "test_regression_sentry_64")
+    with sync_playwright() as pw:
+        with serve_divide(buggy=True) as url, pytest.raises(AssertionError, match="failed with 500"):
+            rendered(playwright=pw, base_url=url)
+        with serve_divide(buggy=False) as url:
+            rendered(playwright=pw, base_url=url)
+
+
+def _load_rendered(spec: Spec, tmp_path: Path, name: str = "test_regression_shop_12") -> Callable[..., None]:
     relative, text = render_test(spec, "python")
     path = tmp_path / relative
-    path.parent.mkdir(parents=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    module_spec = importlib.util.spec_from_file_location("rendered_regression", path)
+    module_spec = importlib.util.spec_from_file_location(f"rendered_{name}", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    test: Callable[..., None] = module.test_regression_shop_12
+    test: Callable[..., None] = getattr(module, name)
     return test
 
 
