@@ -59,7 +59,7 @@ def _gate(specs: list[Spec], url: str, settings: Settings, concurrency: int) -> 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table."""
     parser = argparse.ArgumentParser(prog="python -m bench.gate", description=__doc__)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
     args = parser.parse_args(argv)
     specs = [bench_spec(i) for i in range(SPECS)]
     with serve_sample_app("fixed") as app, tempfile.TemporaryDirectory() as data:

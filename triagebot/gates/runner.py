@@ -314,6 +314,8 @@ class _Runner:
             text = await self._call(cursor, page.body_text)
             for unwanted in spec.assertions.text_absent:
                 if unwanted in text:
+                    # The text is usually a symptom (an error banner); prefer its cause if it has arrived.
+                    self._check(spec, page.observations, cursor)
                     raise _StepFailed(None, "text_absent", f"the page shows {unwanted!r}")
 
     async def _call(self, cursor: _Cursor, action: Callable[..., Awaitable[Any]], *args: object) -> Any:
