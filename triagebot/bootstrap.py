@@ -16,6 +16,7 @@ from triagebot.metrics import Metrics
 from triagebot.outbox.models import PENDING, OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings, secret
+from triagebot.slackbot.command_respond import RESPOND, ResponseDelivery
 from triagebot.triage.delivery import ThreadDelivery
 
 
@@ -75,6 +76,7 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     )
     threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry)
     threads.register(outbox)
+    outbox.register(RESPOND, ResponseDelivery(settings))
     services = Services(
         settings=settings,
         engine=engine,

@@ -15,7 +15,11 @@ class Issue(SQLModel, table=True):
     """A Sentry issue as last reported, and where its Slack thread lives."""
 
     __tablename__ = "issues"
-    __table_args__ = (Index("ix_issues_project_status", "project_slug", "status"),)
+    __table_args__ = (
+        Index("ix_issues_project_status", "project_slug", "status"),
+        # The coverage query reads issues seen in a window, ranked by events then users.
+        Index("ix_issues_last_seen", "last_seen", "event_count", "user_count"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)  # Sentry's group id
     short_id: str | None = Field(default=None, max_length=128)

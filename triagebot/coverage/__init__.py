@@ -1,0 +1,1 @@
+"""Read-only queries behind `/triage coverage`, `/triage tests` and the dashboard."""

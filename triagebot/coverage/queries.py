@@ -1,0 +1,238 @@
+"""Which Sentry issues have an active regression test: one ranked query with its totals.
+
+Sentry webhooks give us running totals per issue (events, users), not per-day counts, so "the last N days"
+means: issues *seen* in the window (`last_seen >= now - N days`), ranked by their total events, then users.
+That is what Sentry's own issue list does with a stats period and no per-day breakdown.
+
+Coverage is weighted by events: the events of issues with an active test divided by the events of every
+issue in the window *except* those marked "won't test". Excluding them from the denominator means a team
+that decides on purpose not to test an issue is not reminded of it by a lower percentage forever; they
+remain counted (and listed) as excluded so the decision stays visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, false, func, literal, null, select
+from sqlalchemy.sql import Subquery
+from sqlmodel import Session, col
+
+from triagebot.coverage import sources
+from triagebot.db import utcnow
+from triagebot.triage.models import Issue
+
+ACTIVE, DRAFT, CLOSED, NONE, EXCLUDED = "active", "draft", "closed", "none", "excluded"
+GAPS = (NONE, DRAFT, CLOSED)
+LABELS = {
+    NONE: "no draft",
+    DRAFT: "draft PR open",
+    CLOSED: "PR closed unmerged",
+    EXCLUDED: "won't test (excluded)",
+    ACTIVE: "active",
+}
+# A regression test's state, ranked (the coverage states derive from the rank).
+TEST_RANK = {"active": 4, "pr_open": 3, "drafting": 2, "pr_closed": 1, "failed": 0}
+DEFAULT_DAYS = 14
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """One Sentry issue in the window and its test state."""
+
+    issue_id: str
+    short_id: str | None
+    title: str
+    project: str | None
+    events: int
+    users: int
+    last_seen: datetime | None
+    web_url: str | None
+    channel: str | None
+    thread_ts: str | None
+    state: str
+    pr_url: str | None
+    wont_test_reason: str | None
+
+    @property
+    def label(self) -> str:
+        """Say the state in words."""
+        return LABELS[self.state]
+
+
+@dataclass(frozen=True)
+class CoverageTotals:
+    """Counts over every issue in the window."""
+
+    issues: int = 0
+    active: int = 0
+    drafts: int = 0
+    excluded: int = 0
+    gaps: int = 0
+    events: int = 0
+    covered_events: int = 0
+    excluded_events: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        """Events of covered issues over events of issues not excluded; None when there are none."""
+        counted = self.events - self.excluded_events
+        return self.covered_events / counted if counted > 0 else None
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """The ranked gaps (or every issue) and the totals of the window."""
+
+    rows: list[CoverageRow]
+    totals: CoverageTotals
+    days: int
+    project: str | None
+    since: datetime
+    shown: list[str] = field(default_factory=lambda: list(GAPS))
+
+
+def best_tests() -> Subquery:
+    """Per issue: its regression test's rank and PR link (an empty set before the backfill flow exists).
+
+    The backfill flow keeps one test per issue (unique issue_id), so this is a plain projection the
+    planner can merge into the outer join, not a GROUP BY.
+    """
+    tests = sources.regression_tests()
+    if tests is None:
+        empty = select(
+            literal("").label("issue_id"), literal(-1).label("rank"), null().label("pr_url")
+        ).where(false())
+        return empty.subquery("best_tests")
+    rank = case(*((tests.c.state == state, value) for state, value in TEST_RANK.items()), else_=-1)
+    return select(tests.c.issue_id, rank.label("rank"), tests.c.pr_url).subquery("best_tests")
+
+
+def state_of(rank: Any, wont_test: Any) -> ColumnElement[str]:
+    """Map the best test's rank and the won't-test mark to one state (an active test wins over the mark)."""
+    return case(
+        (rank == TEST_RANK["active"], ACTIVE),
+        (wont_test.is_not(None), EXCLUDED),
+        (rank >= TEST_RANK["drafting"], DRAFT),
+        (rank == TEST_RANK["pr_closed"], CLOSED),
+        else_=NONE,
+    )
+
+
+def coverage_query(
+    *, since: datetime, project: str | None, states: tuple[str, ...], limit: int
+) -> Select[Any]:
+    """Build the ranked query; the totals ride along as window aggregates, so it is one round trip."""
+    best = best_tests()
+    state = state_of(best.c.rank, col(Issue.wont_test_reason))
+
+    def count_where(*values: str) -> Any:
+        return func.sum(case((state.in_(values), 1), else_=0)).over()
+
+    def events_where(value: str) -> Any:
+        return func.sum(case((state == value, col(Issue.event_count)), else_=0)).over()
+
+    conditions = [col(Issue.last_seen) >= since]
+    if project:
+        conditions.append(col(Issue.project_slug) == project)
+    inner = (
+        select(
+            col(Issue.id).label("issue_id"),
+            col(Issue.short_id),
+            col(Issue.title),
+            col(Issue.project_slug).label("project"),
+            col(Issue.event_count).label("events"),
+            col(Issue.user_count).label("users"),
+            col(Issue.last_seen),
+            col(Issue.web_url),
+            col(Issue.channel),
+            col(Issue.thread_ts),
+            col(Issue.wont_test_reason),
+            best.c.pr_url,
+            state.label("state"),
+            func.count().over().label("t_issues"),
+            count_where(ACTIVE).label("t_active"),
+            count_where(DRAFT).label("t_drafts"),
+            count_where(EXCLUDED).label("t_excluded"),
+            count_where(*states).label("t_shown"),
+            func.sum(col(Issue.event_count)).over().label("t_events"),
+            events_where(ACTIVE).label("t_covered_events"),
+            events_where(EXCLUDED).label("t_excluded_events"),
+        )
+        .select_from(Issue)
+        .outerjoin(best, best.c.issue_id == col(Issue.id))
+        .where(*conditions)
+        .subquery("windowed")
+    )
+    # Rows of the requested states sort first; when there are none we still get one row carrying totals.
+    wanted = case((inner.c.state.in_(states), 0), else_=1)
+    return (
+        select(inner)
+        .order_by(wanted, inner.c.events.desc(), inner.c.users.desc(), inner.c.issue_id)
+        .limit(max(1, limit))
+    )
+
+
+def coverage(
+    session: Session,
+    *,
+    project: str | None = None,
+    days: int = DEFAULT_DAYS,
+    states: tuple[str, ...] = GAPS,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> CoverageReport:
+    """Return the issues seen in the last `days` days in `states`, ranked by events then users, and totals."""
+    since = (now or utcnow()) - timedelta(days=days)
+    result = session.execute(coverage_query(since=since, project=project, states=states, limit=limit))
+    records = result.mappings().all()
+    totals = CoverageTotals()
+    if records:
+        first = records[0]
+        totals = CoverageTotals(
+            issues=int(first["t_issues"]),
+            active=int(first["t_active"] or 0),
+            drafts=int(first["t_drafts"] or 0),
+            excluded=int(first["t_excluded"] or 0),
+            gaps=int(first["t_shown"] or 0),
+            events=int(first["t_events"] or 0),
+            covered_events=int(first["t_covered_events"] or 0),
+            excluded_events=int(first["t_excluded_events"] or 0),
+        )
+    rows = [
+        CoverageRow(
+            issue_id=record["issue_id"],
+            short_id=record["short_id"],
+            title=record["title"],
+            project=record["project"],
+            events=int(record["events"]),
+            users=int(record["users"]),
+            last_seen=record["last_seen"],
+            web_url=record["web_url"],
+            channel=record["channel"],
+            thread_ts=record["thread_ts"],
+            state=record["state"],
+            pr_url=record["pr_url"],
+            wont_test_reason=record["wont_test_reason"],
+        )
+        for record in records
+        if record["state"] in states
+    ]
+    return CoverageReport(
+        rows=rows, totals=totals, days=days, project=project, since=since, shown=list(states)
+    )
+
+
+def state_of_issue(session: Session, issue_id: str) -> tuple[str, str | None]:
+    """Return one issue's test state and PR link (for its dashboard page)."""
+    best = best_tests()
+    stmt = (
+        select(state_of(best.c.rank, col(Issue.wont_test_reason)), best.c.pr_url)
+        .select_from(Issue)
+        .outerjoin(best, best.c.issue_id == col(Issue.id))
+        .where(col(Issue.id) == issue_id)
+    )
+    found = session.execute(stmt).first()
+    return (found[0], found[1]) if found else (NONE, None)
