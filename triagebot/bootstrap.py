@@ -88,8 +88,26 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
         threads=threads,
         extras=overrides,
     )
+    wire_gates(services, launcher=overrides.get("gate_launcher"))
     metrics.watch_outbox(lambda: outbox_depth(services))
     return services
+
+
+def wire_gates(services: Services, *, launcher: Any = None) -> None:
+    """Register the gate flow's outbox handlers and the flag notice on issue threads."""
+    from triagebot.flags.notice import flag_notice
+    from triagebot.gates.delivery import GateDelivery
+
+    def code_host() -> Any:
+        # The code host (GitHub or the local repository) may be built after this runs, or overridden.
+        return getattr(services, "code_host", None) or services.extras.get("code_host")
+
+    gates = GateDelivery(
+        sessions=services.sessions, settings=services.settings, code_host=code_host, launcher=launcher
+    )
+    gates.register(services.outbox)
+    services.threads.decorators.append(flag_notice)
+    services.extras["gates"] = gates
 
 
 def outbox_depth(services: Services) -> tuple[int, float]:

@@ -92,6 +92,8 @@ def affected(result: Any) -> int:
 def import_models() -> None:
     """Import every module that declares tables, so SQLModel.metadata knows them all."""
     from triagebot.integrations import localchat as _localchat  # noqa: F401
+    from triagebot.flags import models as _flags  # noqa: F401
+    from triagebot.gates import tables as _gates  # noqa: F401
     from triagebot.jobs import models as _jobs  # noqa: F401
     from triagebot.outbox import models as _outbox  # noqa: F401
     from triagebot.triage import models as _triage  # noqa: F401

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     gate_concurrency: int = 4
     gate_step_timeout_ms: int = 10_000
     gate_spec_timeout_ms: int = 60_000
+    gate_setup_secret: SecretStr | None = None  # signs the data-setup calls to a preview
 
     dashboard_token: SecretStr | None = None
     routes: dict[str, Route] = Field(default_factory=dict)

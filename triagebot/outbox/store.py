@@ -83,6 +83,21 @@ def claim(sessions: SessionFactory, worker: str, *, limit: int = 20) -> list[Out
         return list(rows.scalars())
 
 
+def extend_claim(sessions: SessionFactory, message_id: int, worker: str) -> bool:
+    """Renew a claim the worker still holds (a long handler's heartbeat); return False if it was lost."""
+    with transaction(sessions) as session:
+        renewed = session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == message_id,
+                col(OutboxMessage.claimed_by) == worker,
+                col(OutboxMessage.status) == PENDING,
+            )
+            .values(claimed_until=utcnow() + LEASE)
+        )
+        return affected(renewed) > 0
+
+
 def _released_key(model: type[OutboxMessage]) -> Any:
     """Clear coalescing keys (`~` prefix) on claim; keep the permanent ones."""
     from sqlalchemy import case

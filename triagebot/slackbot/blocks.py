@@ -46,6 +46,7 @@ class RootView:
     version: int = 0
     test_line: str | None = None  # mrkdwn we built ourselves, e.g. the draft PR link
     flag_notice: str | None = None
+    flag_rollback: str | None = None  # value of the notice's **Roll back flag** button
 
 
 def _when(value: datetime | None) -> str:
@@ -101,13 +102,14 @@ def root_message(view: RootView) -> tuple[str, Blocks]:
             }
         )
     if view.flag_notice:
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": f"n-{suffix}",
-                "text": {"type": "mrkdwn", "text": view.flag_notice},
-            }
-        )
+        notice: dict[str, Any] = {
+            "type": "section",
+            "block_id": f"n-{suffix}",
+            "text": {"type": "mrkdwn", "text": view.flag_notice},
+        }
+        if view.flag_rollback:
+            notice["accessory"] = _button("Roll back flag", ids.ROLLBACK_FLAG, view.flag_rollback, "danger")
+        blocks.append(notice)
     if view.test_line:
         blocks.append(
             {

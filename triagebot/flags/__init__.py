@@ -1,0 +1,1 @@
+"""Feature-flag rollout records and their link to Sentry issues and gates."""
