@@ -35,14 +35,21 @@ class FakeSlack:
         self.server = LocalServer(self._route)
         self.base_url = self.server.url + "/api/"
 
-    def fail(self, method: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
-        """Make the next `times` calls of `method` fail with `status` (429 uses Slack's real body)."""
+    def fail(
+        self,
+        method: str,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        error: str = "internal_error",
+    ) -> None:
+        """Make the next `times` calls of `method` fail with `status` and `error` (429 uses Slack's real body)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if status == 429:
             fixture = json.loads((FIXTURES / "chat_postMessage_ratelimited_429.json").read_text())
             reply: Reply = (429, {**headers}, fixture["body"])
         else:
-            reply = (status, headers, {"ok": False, "error": "internal_error"})
+            reply = (status, headers, {"ok": False, "error": error})
         with self.lock:
             self.failures.setdefault(method, []).extend([reply] * times)
 
