@@ -16,6 +16,7 @@ from triagebot.metrics import Metrics
 from triagebot.outbox.models import PENDING, OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings, secret
+from triagebot.jobs.digest import register_delivery as register_digest_delivery
 from triagebot.slackbot.command_respond import RESPOND, ResponseDelivery
 from triagebot.triage.delivery import ThreadDelivery
 
@@ -77,6 +78,7 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry)
     threads.register(outbox)
     outbox.register(RESPOND, ResponseDelivery(settings))
+    register_digest_delivery(outbox, chat)
     services = Services(
         settings=settings,
         engine=engine,

@@ -30,3 +30,6 @@ def sentry_reconcile(services: Services) -> str:
     opened = reconcile_missed(services)
     services.outbox.kick()
     return f"opened {opened} missed threads"
+
+# The coverage flow's jobs register themselves on import.
+from triagebot.jobs import cleanup, digest, reminders  # noqa: E402, F401
