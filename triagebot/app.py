@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from triagebot.bootstrap import Services
 from triagebot.jobs.registry import Scheduler
-from triagebot.web import flags_api, gates_api, health, sentry, slack
+from triagebot.web import dashboard, flags_api, gates_api, github, health, sentry, slack
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def create_app(services: Services) -> FastAPI:
 
     app = FastAPI(title="triagebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
-    for module in (health, sentry, slack, gates_api, flags_api):
+    for module in (health, sentry, slack, github, gates_api, flags_api, dashboard):
         app.include_router(module.router(services))
 
     @app.get("/metrics", include_in_schema=False)

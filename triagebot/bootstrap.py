@@ -7,9 +7,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from triagebot.backfill import service as backfill_service
+from triagebot.backfill.delivery import BackfillDelivery
 from triagebot.db import SessionFactory, make_engine, session_factory, transaction, utcnow
+from triagebot.integrations.github import AppAuth, GitHubClient, TokenAuth
 from triagebot.integrations.localchat import LocalChat
-from triagebot.integrations.ports import Chat, SentryApi
+from triagebot.integrations.localrepo import LocalRepoHost
+from triagebot.integrations.ports import Chat, CodeHost, SentryApi
 from triagebot.integrations.sentry.api import SentryClient
 from triagebot.integrations.slack import SlackChat
 from triagebot.metrics import Metrics
@@ -19,6 +23,7 @@ from triagebot.settings import Settings, secret
 from triagebot.jobs.digest import register_delivery as register_digest_delivery
 from triagebot.slackbot.command_respond import RESPOND, ResponseDelivery
 from triagebot.triage.delivery import ThreadDelivery
+from triagebot.triage.models import Issue
 
 
 @dataclass
@@ -34,6 +39,8 @@ class Services:
     metrics: Metrics
     threads: ThreadDelivery
     extras: dict[str, Any] = field(default_factory=dict)
+    code_host: CodeHost | None = None  # GitHub, or a local git repository; None when neither is set up
+    backfill: BackfillDelivery | None = None
 
     @property
     def sentry_web(self) -> str | None:
@@ -63,6 +70,45 @@ def build_sentry(settings: Settings) -> SentryApi | None:
     return None
 
 
+def build_code_host(settings: Settings, sessions: SessionFactory) -> CodeHost | None:
+    """Use GitHub (an App if configured, since only Apps may create check runs; else a token), else a
+    local git repository, else nothing."""
+    app_key = secret(settings.github_app_private_key)
+    token = secret(settings.github_token)
+    if settings.github_app_id and app_key:
+        auth: AppAuth | TokenAuth = AppAuth(
+            settings.github_app_id, app_key, installation_id=settings.github_app_installation_id
+        )
+        return GitHubClient(settings.github_api_url, auth)
+    if token:
+        return GitHubClient(settings.github_api_url, TokenAuth(token))
+    if settings.local_repo_path is not None:
+        return LocalRepoHost(settings.local_repo_path, sessions)
+    return None
+
+
+def build_backfill(
+    settings: Settings, sessions: SessionFactory, chat: Chat, sentry: SentryApi | None, host: CodeHost | None
+) -> BackfillDelivery:
+    """Wire the backfill flow: which repo an issue's tests go to, and how its thread is linked."""
+
+    def repo_for(issue: Issue) -> str | None:
+        repo = settings.route_for(issue.project_slug or issue.project_id).repo
+        if repo is None and isinstance(host, LocalRepoHost):
+            return host.name
+        return repo
+
+    def thread_url(issue: Issue) -> str | None:
+        if isinstance(chat, LocalChat) or not (issue.channel and issue.thread_ts):
+            return settings.public_url.rstrip("/") + "/"
+        # Slack redirects /archives links to the reader's own workspace.
+        return f"https://slack.com/archives/{issue.channel}/p{issue.thread_ts.replace('.', '')}"
+
+    return BackfillDelivery(
+        sessions=sessions, chat=chat, code_host=host, sentry=sentry, repo_for=repo_for, thread_url=thread_url
+    )
+
+
 def build_services(settings: Settings, **overrides: Any) -> Services:
     """Wire the service from settings; tests pass overrides (chat=..., sentry=...) for edges they replace."""
     engine = overrides.pop("engine", None) or make_engine(settings.database_url)
@@ -77,6 +123,10 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     )
     threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry)
     threads.register(outbox)
+    code_host = overrides.pop("code_host", None) or build_code_host(settings, sessions)
+    backfill = build_backfill(settings, sessions, chat, sentry, code_host)
+    backfill.register(outbox)
+    threads.decorators.append(backfill_service.test_line)
     outbox.register(RESPOND, ResponseDelivery(settings))
     register_digest_delivery(outbox, chat)
     services = Services(
@@ -89,6 +139,8 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
         metrics=metrics,
         threads=threads,
         extras=overrides,
+        code_host=code_host,
+        backfill=backfill,
     )
     wire_gates(services, launcher=overrides.get("gate_launcher"))
     metrics.watch_outbox(lambda: outbox_depth(services))

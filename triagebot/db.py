@@ -91,7 +91,9 @@ def affected(result: Any) -> int:
 
 def import_models() -> None:
     """Import every module that declares tables, so SQLModel.metadata knows them all."""
+    from triagebot.backfill import models as _backfill  # noqa: F401
     from triagebot.integrations import localchat as _localchat  # noqa: F401
+    from triagebot.integrations import localrepo as _localrepo  # noqa: F401
     from triagebot.flags import models as _flags  # noqa: F401
     from triagebot.gates import tables as _gates  # noqa: F401
     from triagebot.jobs import models as _jobs  # noqa: F401

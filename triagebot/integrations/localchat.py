@@ -82,3 +82,8 @@ class LocalChat:
     def open_view(self, *, trigger_id: str, view: dict[str, Any]) -> None:
         """Modals have no local equivalent; the dashboard asks for the reason inline."""
         del trigger_id, view
+
+    def user_email(self, user_id: str) -> str | None:
+        """Local users have no directory to look an email up in."""
+        del user_id
+        return None

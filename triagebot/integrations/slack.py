@@ -90,3 +90,18 @@ class SlackChat:
     def open_view(self, *, trigger_id: str, view: dict[str, Any]) -> None:
         """Open a modal."""
         self._call("views.open", trigger_id=trigger_id, view=view)
+
+    def user_email(self, user_id: str) -> str | None:
+        """Look the user up with users.info; the email is there only with the `users:read.email` scope."""
+        try:
+            response = self.client.api_call("users.info", http_verb="GET", params={"user": user_id})
+        except SlackApiError as exc:
+            if exc.response.get("error") == "user_not_found":
+                return None
+            _raise_for(exc, "users.info")
+            raise  # unreachable: _raise_for always raises
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise RetryLater(f"slack users.info: {exc}") from None
+        data = response.data if isinstance(response.data, dict) else {}
+        email = (data.get("user") or {}).get("profile", {}).get("email")
+        return str(email) if email else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from triagebot.backfill.prs import sync_open_pulls
 from triagebot.jobs.registry import IntervalTrigger, job
 from triagebot.triage.reconcile import reconcile_missed
 
@@ -30,6 +31,12 @@ def sentry_reconcile(services: Services) -> str:
     opened = reconcile_missed(services)
     services.outbox.kick()
     return f"opened {opened} missed threads"
+
+
+@job("pr-sync", IntervalTrigger(minutes=15), "Reconcile draft test PRs whose webhooks were missed", 600)
+def pr_sync(services: Services) -> str:
+    """Ask the code host about every open or closed draft PR and apply merges and closes."""
+    return sync_open_pulls(services)
 
 # The coverage flow's jobs register themselves on import.
 from triagebot.jobs import cleanup, digest, reminders  # noqa: E402, F401

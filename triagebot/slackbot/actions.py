@@ -1,23 +1,106 @@
-"""Listeners for the thread's buttons. Each acks at once; the work runs from the outbox."""
+"""Listeners for the thread's buttons and the "Won't test" modal.
+
+Each records the click in one short transaction and then acks: the outbound work (GitHub, Sentry,
+Slack) runs from the outbox rows it enqueued. Recording before acking keeps "Slack was told OK"
+meaning "the click is stored", and an insert is far inside Slack's 3-second budget.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from triagebot.slackbot import ids
+from triagebot.backfill import service
+from triagebot.db import transaction
+from triagebot.errors import DeliveryError
+from triagebot.slackbot import ids, modals
+from triagebot.triage.models import Issue
 
 if TYPE_CHECKING:
     from triagebot.bootstrap import Services
 
+log = logging.getLogger(__name__)
+
+
+def _click(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str]:
+    """Return (issue id, clicking user, channel) of a button click."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    return str(action.get("value") or ""), str((body.get("user") or {}).get("id") or ""), str(channel)
+
 
 def register(app: App, services: Services) -> None:
-    """Attach the button listeners."""
-    del services
+    """Attach the button and modal listeners."""
 
-    def _ack_only(ack: Ack, body: dict[str, Any]) -> None:
+    @app.action(ids.CREATE_TEST)
+    def create_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        issue_id, user, channel = _click(body, action)
+        with transaction(services.sessions) as session:
+            outcome = service.request_test(session, issue_id=issue_id, user=user, channel=channel)
+        services.outbox.kick()
+        ack()
+        log.info("create test for issue %s by %s: %s", issue_id, user, outcome)
+
+    def sentry_button(kind: str) -> Any:
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            issue_id, user, channel = _click(body, action)
+            with transaction(services.sessions) as session:
+                service.request_sentry_change(
+                    session, kind=kind, issue_id=issue_id, user=user, channel=channel
+                )
+            services.outbox.kick()
+            ack()
+
+        return listener
+
+    app.action(ids.ASSIGN_ME)(sentry_button(service.SENTRY_ASSIGN))
+    app.action(ids.RESOLVE)(sentry_button(service.SENTRY_RESOLVE))
+
+    @app.action(ids.WONT_TEST)
+    def wont_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        issue_id, user, channel = _click(body, action)
+        with transaction(services.sessions) as session:
+            issue = session.get(Issue, issue_id)
+            name = (issue.short_id or issue.id) if issue is not None else issue_id
+        # The trigger_id expires three seconds after the click, so the modal cannot wait for the outbox.
+        try:
+            services.chat.open_view(
+                trigger_id=str(body.get("trigger_id") or ""),
+                view=modals.wont_test_view(issue_id=issue_id, name=name, channel=channel or None),
+            )
+        except DeliveryError as exc:
+            log.warning("won't-test modal for issue %s not opened: %s", issue_id, exc)
+            with transaction(services.sessions) as session:
+                service.tell(
+                    session, channel=channel, user=user, text="Could not open the form; please click again."
+                )
+            services.outbox.kick()
         ack()
 
-    for action_id in (ids.CREATE_TEST, ids.ASSIGN_ME, ids.RESOLVE, ids.WONT_TEST, ids.OPEN_SENTRY):
-        app.action(action_id)(_ack_only)
+    @app.view(ids.WONT_TEST_VIEW)
+    def wont_test_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = modals.submitted_reason(view)
+        issue_id, _channel = modals.submitted_issue(view)
+        if not reason:
+            ack(
+                response_action="errors",
+                errors={modals.REASON_BLOCK: "Say why, so others know it was on purpose."},
+            )
+            return
+        if issue_id is None:
+            ack(
+                response_action="errors",
+                errors={modals.REASON_BLOCK: "This form lost its issue; open it again."},
+            )
+            return
+        user = str((body.get("user") or {}).get("id") or "")
+        with transaction(services.sessions) as session:
+            service.record_wont_test(session, issue_id=issue_id, reason=reason, user=user)
+        services.outbox.kick()
+        ack()
+
+    @app.action(ids.OPEN_SENTRY)
+    def open_sentry(ack: Ack) -> None:
+        # A URL button still sends block_actions; Slack shows a warning unless it is acknowledged.
+        ack()

@@ -1,0 +1,118 @@
+"""Fixtures of the backfill tests: a fake GitHub, a Slack that knows users' emails, services wired to both."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import FIXTURES, make_settings
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_sentry import FakeSentry
+from tests.support.fake_slack import Call, FakeSlack
+from tests.support.httpserver import Reply
+from tests.support.signing import fixture_request, slack_headers
+from triagebot.app import create_app
+from triagebot.bootstrap import Services, build_services
+
+EMAILS = {"U111": "dev@acme.test"}
+
+
+class SlackWithUsers(FakeSlack):
+    """The fake Slack, answering users.info with a profile email as Slack does (users:read.email)."""
+
+    def _route(self, verb: str, path: str, body: Any, headers: dict[str, str]) -> Reply:
+        if path.endswith("/users.info"):
+            user = dict(pair.split("=", 1) for pair in headers.get("query", "").split("&") if "=" in pair)
+            user_id = user.get("user", "")
+            with self.lock:
+                self.calls.append(Call("users.info", {"user": user_id}))
+            if user_id not in EMAILS:
+                return 200, {}, {"ok": False, "error": "user_not_found"}
+            profile = {"email": EMAILS[user_id], "real_name": "Dev"}
+            return 200, {}, {"ok": True, "user": {"id": user_id, "name": "dev", "profile": profile}}
+        return super()._route(verb, path, body, headers)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """Slack's Web API, with a user directory."""
+    slack = SlackWithUsers()
+    yield slack
+    slack.stop()
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """GitHub's REST API on an ephemeral port, holding the repository acme/shop."""
+    github = FakeGitHub()
+    yield github
+    github.stop()
+
+
+ServicesFactory = Callable[..., Services]
+
+
+@pytest.fixture
+def make_services(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, fake_sentry: FakeSentry, fake_github: FakeGitHub
+) -> Iterator[ServicesFactory]:
+    """Build services on both backends against the fakes; keyword arguments override settings."""
+    built: list[Services] = []
+
+    def make(**overrides: Any) -> Services:
+        values: dict[str, Any] = {
+            "slack_bot_token": "xoxb-test",
+            "slack_api_url": fake_slack.base_url,
+            "sentry_api_token": "sentry-token",
+            "sentry_org": "acme",
+            "sentry_api_url": fake_sentry.url,
+            "github_token": "ghp_test",
+            "github_api_url": fake_github.url,
+            "github_repo": "acme/shop",
+        }
+        values.update(overrides)
+        services = build_services(make_settings(database_url, tmp_path, **values))
+        built.append(services)
+        return services
+
+    yield make
+    for services in built:
+        services.engine.dispose()
+
+
+@pytest.fixture
+def services(make_services: ServicesFactory) -> Services:
+    """Services with GitHub configured (token auth, default repo acme/shop)."""
+    return make_services()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    """An HTTP client for the app."""
+    with TestClient(create_app(services)) as test_client:
+        yield test_client
+
+
+def open_thread(client: TestClient, services: Services, fixture: str = "event_alert.triggered.json") -> str:
+    """Post a signed Sentry webhook, deliver the thread, and return the issue id."""
+    body, headers = fixture_request(FIXTURES / "sentry" / fixture)
+    response = client.post("/webhooks/sentry", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    services.outbox.drain()
+    return str(response.json()["issue"])
+
+
+def click(client: TestClient, action_id: str, value: str, user: str = "U111") -> Any:
+    """Post a signed block_actions payload, built from Slack's own example, for one of our buttons."""
+    payload = json.loads((FIXTURES / "slack" / "block_actions_button_click.json").read_text())
+    payload["user"]["id"] = user
+    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TRIAGE"
+    payload["actions"][0].update(action_id=action_id, value=value)
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return client.post("/slack/events", content=body, headers=slack_headers(body))

@@ -1,0 +1,220 @@
+"""Outbox handlers of the backfill flow: open the draft PR, act on Sentry, tell one user something."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from triagebot.backfill import prs, service
+from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
+from triagebot.db import SessionFactory, transaction, utcnow
+from triagebot.errors import BadInput, PermanentFailure, RetryLater
+from triagebot.integrations.ports import Chat, CodeHost, PullRequest, SentryApi
+from triagebot.outbox import store
+from triagebot.outbox.models import OutboxMessage
+from triagebot.outbox.worker import Outbox
+from triagebot.slackbot.mrkdwn import link, safe
+from triagebot.triage import service as triage
+from triagebot.triage.models import Issue
+
+log = logging.getLogger(__name__)
+
+RepoFor = Callable[[Issue], str | None]
+ThreadUrl = Callable[[Issue], str | None]
+
+
+@dataclass
+class BackfillDelivery:
+    """Turns backfill outbox rows into code-host, Sentry and chat calls."""
+
+    sessions: SessionFactory
+    chat: Chat
+    code_host: CodeHost | None
+    sentry: SentryApi | None
+    repo_for: RepoFor  # the app repository of an issue's Sentry project
+    thread_url: ThreadUrl  # a link to the issue's thread, for the PR body
+
+    def register(self, outbox: Outbox) -> None:
+        """Route this flow's outbox kinds to their handlers."""
+        outbox.register(service.OPEN_PR, self.open_pr)
+        outbox.register(service.SENTRY_ASSIGN, self.assign)
+        outbox.register(service.SENTRY_RESOLVE, self.resolve)
+        outbox.register(service.EPHEMERAL, self.ephemeral)
+
+    # The draft pull request ---------------------------------------------------------------------
+
+    def open_pr(self, message: OutboxMessage) -> None:
+        """Draft the test and open its PR; every step first looks for what an earlier try already made."""
+        issue_id = message.payload["issue_id"]
+        with transaction(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            issue = triage.get_issue_or_raise(session, issue_id)
+            if test is None or test.state != DRAFTING:
+                return  # done by an earlier try, or superseded
+            repo = self.repo_for(issue)
+        try:
+            if self.code_host is None or repo is None:
+                raise BadInput(
+                    "no repository is configured for this project: set TRIAGEBOT_GITHUB_REPO (or a route) "
+                    "and TRIAGEBOT_GITHUB_TOKEN, or TRIAGEBOT_LOCAL_REPO_PATH"
+                )
+            pull, draft = self._open(self.code_host, repo, issue)
+        except (BadInput, PermanentFailure) as exc:
+            self._fail(issue_id, str(exc))
+            raise PermanentFailure(str(exc)) from None
+        except RetryLater as exc:
+            if message.attempts + 1 >= store.MAX_ATTEMPTS:
+                self._fail(issue_id, f"gave up after {store.MAX_ATTEMPTS} tries: {exc}")
+            else:
+                self._note_error(issue_id, str(exc))
+            raise
+        with transaction(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            issue = triage.get_issue_or_raise(session, issue_id)
+            assert test is not None
+            test.state, test.repo, test.branch = PR_OPEN, repo, pull.branch
+            test.pr_number, test.pr_url, test.spec_id = pull.number, pull.url, draft.spec.id
+            test.spec_yaml, test.rendered_path = draft.spec_yaml, draft.test_path
+            test.last_error, test.updated_at = None, utcnow()
+            session.add(test)
+            service.reply(
+                session,
+                issue,
+                f":test_tube: Drafted a regression test: {link(pull.url, f'PR #{pull.number}')} "
+                f"(`{safe(draft.test_path, 300)}`). Merging it makes the test active.",
+            )
+            service.refresh_root(session, issue)
+        if pull.state != "open" or pull.merged:
+            # An earlier PR of this branch was already closed or merged; record that too.
+            with transaction(self.sessions) as session:
+                test = service.get_test(session, issue_id)
+                assert test is not None
+                service.apply_pull_state(session, test, state=pull.state, merged=pull.merged, url=pull.url)
+
+    def _open(self, host: CodeHost, repo: str, issue: Issue) -> tuple[PullRequest, prs.Draft]:
+        if not issue.latest_event:
+            raise BadInput(prs.NO_EVENT)
+        head = host.default_head(repo)
+        config = prs.parse_config(host.read_file(repo, prs.CONFIG_PATH, head.sha))
+        draft = prs.build_draft(issue, config)
+        existing = host.find_pull(repo, draft.branch)
+        if existing is not None:
+            return existing, draft
+        host.create_branch(
+            repo,
+            branch=draft.branch,
+            base_sha=head.sha,
+            files=draft.files,
+            message=f"{prs.pr_title(issue, draft.spec)}\n\nDrafted from Sentry issue {issue.id}.",
+        )
+        pull = host.open_pull(
+            repo,
+            branch=draft.branch,
+            base=head.branch,
+            title=prs.pr_title(issue, draft.spec),
+            body=prs.pr_body(issue, draft, thread_url=self.thread_url(issue)),
+        )
+        return pull, draft
+
+    def _fail(self, issue_id: str, error: str) -> None:
+        """Mark the draft failed and say why in the thread (a later click tries again)."""
+        with transaction(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            issue = triage.get_issue_or_raise(session, issue_id)
+            if test is not None:
+                test.state, test.last_error, test.updated_at = FAILED, error[:4000], utcnow()
+                session.add(test)
+            service.reply(
+                session,
+                issue,
+                f":warning: Could not draft a regression test: {safe(error, 1500)}\n"
+                "Fix the cause and click *Create regression test* again.",
+            )
+            service.refresh_root(session, issue)
+
+    def _note_error(self, issue_id: str, error: str) -> None:
+        with transaction(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            if test is not None:
+                test.last_error = error[:4000]
+                session.add(test)
+
+    # Sentry buttons -----------------------------------------------------------------------------
+
+    def assign(self, message: OutboxMessage) -> None:
+        """Assign the Sentry issue to the clicker, found in Sentry by their Slack email."""
+        issue_id, user = message.payload["issue_id"], message.payload["user"]
+        if not self._sentry_ready(issue_id):
+            return
+        email = self.chat.user_email(user)
+        if email is None:
+            self._say(
+                issue_id,
+                f":bust_in_silhouette: Could not assign {service.mention(user)}: Slack shares no email for "
+                "them (the app needs the users:read.email scope). Assign in Sentry instead.",
+            )
+            return
+        self._sentry_call(issue_id, {"assignedTo": email})
+        with transaction(self.sessions) as session:
+            issue = triage.get_issue_or_raise(session, issue_id)
+            issue.assignee, issue.updated_at = email, utcnow()
+            session.add(issue)
+            service.reply(
+                session,
+                issue,
+                f":bust_in_silhouette: Assigned to {safe(email, 320)} by {service.mention(user)} from Slack.",
+            )
+            service.refresh_root(session, issue)
+
+    def resolve(self, message: OutboxMessage) -> None:
+        """Resolve the Sentry issue."""
+        issue_id, user = message.payload["issue_id"], message.payload["user"]
+        if not self._sentry_ready(issue_id):
+            return
+        self._sentry_call(issue_id, {"status": "resolved"})
+        with transaction(self.sessions) as session:
+            issue = triage.get_issue_or_raise(session, issue_id)
+            already = issue.status == "resolved"
+            issue.status, issue.updated_at = "resolved", utcnow()
+            session.add(issue)
+            if not already:
+                service.reply(
+                    session, issue, f":white_check_mark: Resolved by {service.mention(user)} from Slack."
+                )
+            service.refresh_root(session, issue)
+
+    def _sentry_ready(self, issue_id: str) -> bool:
+        if self.sentry is not None:
+            return True
+        self._say(
+            issue_id,
+            ":warning: Sentry's API is not configured (TRIAGEBOT_SENTRY_API_TOKEN, TRIAGEBOT_SENTRY_ORG).",
+        )
+        return False
+
+    def _sentry_call(self, issue_id: str, changes: dict[str, Any]) -> None:
+        assert self.sentry is not None
+        try:
+            self.sentry.update_issue(issue_id, changes)
+        except PermanentFailure as exc:
+            self._say(issue_id, f":warning: Sentry refused the change: {safe(str(exc), 1000)}")
+            raise
+
+    def _say(self, issue_id: str, text: str) -> None:
+        with transaction(self.sessions) as session:
+            service.reply(session, triage.get_issue_or_raise(session, issue_id), text)
+
+    # Ephemeral answers --------------------------------------------------------------------------
+
+    def ephemeral(self, message: OutboxMessage) -> None:
+        """Show a message to one user in a channel."""
+        payload = message.payload
+        self.chat.post_ephemeral(channel=payload["channel"], user=payload["user"], text=payload["text"])
+
+
+def get_by_issue(sessions: SessionFactory, issue_id: str) -> RegressionTest | None:
+    """Return an issue's regression test (for the dashboard and tests)."""
+    with transaction(sessions) as session:
+        return service.get_test(session, issue_id)

@@ -1,0 +1,135 @@
+"""`POST /webhooks/github`: verify, de-duplicate on X-GitHub-Delivery, route `event.action` to handlers.
+
+Flows own their handlers: each lists them in a module-level `HANDLERS` dict in one of
+HANDLER_MODULES, e.g. `{"pull_request.closed": [on_pull_request]}`, where a handler is
+`(services, event: GitHubEvent) -> outcome` (anything JSON-able) that opens its own short
+transactions. Several flows may handle one key; a module that does not exist is skipped. A handler
+raising UnsupportedEvent is answered 200 "ignored", MalformedPayload 400.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, update
+from sqlmodel import col
+
+from triagebot.db import transaction
+from triagebot.errors import MalformedPayload, UnsupportedEvent
+from triagebot.integrations.github.webhooks import GitHubEvent
+from triagebot.settings import secret
+from triagebot.triage import service
+from triagebot.triage.models import Delivery
+from triagebot.web.body import parse_json, read_capped
+from triagebot.web.signatures import github_valid
+
+if TYPE_CHECKING:
+    from triagebot.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Services", GitHubEvent], Any]
+HANDLER_MODULES = ("triagebot.backfill.webhooks", "triagebot.gates.webhooks")
+
+
+def load_handlers(modules: tuple[str, ...] = HANDLER_MODULES) -> dict[str, list[Handler]]:
+    """Merge the `HANDLERS` tables of the flows' modules."""
+    merged: dict[str, list[Handler]] = {}
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            continue
+        table: dict[str, Any] = getattr(importlib.import_module(name), "HANDLERS", {})
+        for key, handlers in table.items():
+            merged.setdefault(key, []).extend(handlers if isinstance(handlers, list | tuple) else [handlers])
+    return merged
+
+
+def router(services: Services) -> APIRouter:
+    """Build the GitHub webhook route."""
+    api = APIRouter()
+    settings = services.settings
+    handlers = load_handlers()
+
+    @api.post("/webhooks/github", status_code=202)
+    async def github_webhook(request: Request) -> JSONResponse:
+        body = await read_capped(request, settings.max_body_bytes)
+        webhook_secret = secret(settings.github_webhook_secret)
+        if webhook_secret is None:
+            raise HTTPException(503, "TRIAGEBOT_GITHUB_WEBHOOK_SECRET is not set; refusing unsigned webhooks")
+        if not github_valid(webhook_secret, body, request.headers.get("x-hub-signature-256")):
+            services.metrics.webhook("github", "bad_signature")
+            raise HTTPException(401, "X-Hub-Signature-256 is missing or does not match the body")
+        name = request.headers.get("x-github-event")
+        delivery = request.headers.get("x-github-delivery")
+        if not name or not delivery:
+            raise HTTPException(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
+        payload = parse_json(body)
+        if not isinstance(payload, dict):
+            raise HTTPException(400, "body is not a JSON object")
+        event = GitHubEvent(name=name, delivery=delivery, payload=payload)
+        if name == "ping":
+            return JSONResponse({"ok": True, "event": "ping"}, status_code=200)
+        chosen = handlers.get(event.key)
+        if not chosen:
+            log.info("github %s (delivery %s) not handled", event.key, delivery)
+            services.metrics.webhook("github", "ignored")
+            return JSONResponse({"ok": True, "ignored": event.key}, status_code=202)
+        return await run_in_threadpool(_accept, services, event, body, chosen)
+
+    return api
+
+
+def _accept(services: Services, event: GitHubEvent, body: bytes, chosen: list[Handler]) -> JSONResponse:
+    """Record the delivery, then run its handlers; a redelivery of a handled event changes nothing."""
+    with transaction(services.sessions) as session:
+        # Redeliveries reuse the X-GitHub-Delivery GUID (it names the event, not the attempt).
+        fresh = service.record_delivery(
+            session, source="github", key=event.delivery, resource=event.name, action=event.action, body=body
+        )
+    if not fresh:
+        services.metrics.webhook("github", "duplicate")
+        return JSONResponse({"ok": True, "event": event.key, "outcome": "duplicate"}, status_code=200)
+    outcomes: list[Any] = []
+    try:
+        for handler in chosen:
+            try:
+                outcomes.append(handler(services, event))
+            except UnsupportedEvent as exc:
+                outcomes.append(f"ignored: {exc}")
+    except MalformedPayload as exc:
+        _set_outcome(services, event, "malformed")
+        services.metrics.webhook("github", "malformed")
+        raise HTTPException(400, str(exc)) from None
+    except Exception:
+        # Forget the delivery so that redelivering it from GitHub's settings page acts again.
+        _forget(services, event)
+        raise
+    services.metrics.webhook("github", "accepted")
+    log.info("github %s delivery=%s -> %s", event.key, event.delivery, outcomes)
+    outcome: Any = outcomes[0] if len(outcomes) == 1 else outcomes
+    return JSONResponse({"ok": True, "event": event.key, "outcome": outcome}, status_code=202)
+
+
+def _set_outcome(services: Services, event: GitHubEvent, outcome: str) -> None:
+    with transaction(services.sessions) as session:
+        session.execute(
+            update(Delivery)
+            .where(col(Delivery.source) == "github", col(Delivery.key) == event.delivery[:200])
+            .values(outcome=outcome)
+        )
+
+
+def _forget(services: Services, event: GitHubEvent) -> None:
+    with transaction(services.sessions) as session:
+        session.execute(
+            delete(Delivery).where(
+                col(Delivery.source) == "github", col(Delivery.key) == event.delivery[:200]
+            )
+        )
