@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo serve lint typecheck chromium bench clean
+.PHONY: test demo serve lint typecheck chromium bench clean migration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,10 @@ bench: $(STAMP) chromium
 
 clean:
 	rm -rf $(VENV) .triagebot-data
+
+# Until the first release the schema lives in one initial migration, regenerated from the models.
+migration: $(STAMP)
+	rm -f triagebot/migrations/versions/0001_initial_schema.py /tmp/triagebot-migration.db
+	$(BIN)/python -c "from alembic import command; from triagebot.db import alembic_config; \
+	  command.revision(alembic_config('sqlite:////tmp/triagebot-migration.db'), message='initial schema', autogenerate=True, rev_id='0001')"
+	$(BIN)/ruff format -q triagebot/migrations/versions

@@ -33,7 +33,8 @@ class Issue(SQLModel, table=True):
     project_id: str | None = Field(default=None, max_length=64)
     environment: str | None = Field(default=None, max_length=200)
     release: str | None = Field(default=None, max_length=250)
-    event_count: int = 0
+    event_count: int = 0  # Sentry's total when it told us one, else the events we saw (whichever is larger)
+    events_seen: int = 0  # distinct event webhooks received
     user_count: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None

@@ -150,10 +150,10 @@ def _apply(
         issue.first_seen = report.first_seen
     if report.last_seen and (issue.last_seen is None or report.last_seen > issue.last_seen):
         issue.last_seen = report.last_seen
-    if report.event_count is not None:
-        issue.event_count = max(issue.event_count, report.event_count)
-    elif report.event is not None:
-        issue.event_count += 1  # event webhooks carry no totals; each distinct event counts once
+    if report.event is not None:
+        issue.events_seen += 1  # event webhooks carry no totals; each distinct event counts once
+    # Sentry's own total may or may not include the events we saw, so neither is added to the other.
+    issue.event_count = max(issue.event_count, issue.events_seen, report.event_count or 0)
     if report.user_count is not None:
         issue.user_count = max(issue.user_count, report.user_count)
     if issue.web_url is None and routing.sentry_web:
