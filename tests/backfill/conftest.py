@@ -28,8 +28,7 @@ class SlackWithUsers(FakeSlack):
 
     def _route(self, verb: str, path: str, body: Any, headers: dict[str, str]) -> Reply:
         if path.endswith("/users.info"):
-            user = dict(pair.split("=", 1) for pair in headers.get("query", "").split("&") if "=" in pair)
-            user_id = user.get("user", "")
+            user_id = str(body.get("user", "")) if isinstance(body, dict) else ""
             with self.lock:
                 self.calls.append(Call("users.info", {"user": user_id}))
             if user_id not in EMAILS:

@@ -94,7 +94,8 @@ class SlackChat:
     def user_email(self, user_id: str) -> str | None:
         """Look the user up with users.info; the email is there only with the `users:read.email` scope."""
         try:
-            response = self.client.api_call("users.info", http_verb="GET", params={"user": user_id})
+            # Form-encoded: users.info is one of the read methods that does not take a JSON body.
+            response = self.client.api_call("users.info", params={"user": user_id})
         except SlackApiError as exc:
             if exc.response.get("error") == "user_not_found":
                 return None
