@@ -185,10 +185,7 @@ def describe_step(step: Step) -> str:
 def pr_body(issue: Issue, draft: Draft, *, thread_url: str | None) -> str:
     """Render the pull request's description from templates/pr_body.md.j2."""
     spec = draft.spec
-    steps = []
-    if spec.start:
-        steps.append(f"open {md(spec.start, 300)}")
-    steps.extend(describe_step(step) for step in spec.steps)
+    steps = [describe_step(step) for step in spec.steps]  # numbered as the spec's notes number them
     assertions = spec.assertions
     page_error = assertions.page_error
     text = (
@@ -204,7 +201,8 @@ def pr_body(issue: Issue, draft: Draft, *, thread_url: str | None) -> str:
             test_path=draft.test_path,
             test_format="pytest-playwright" if draft.config.format == "python" else "@playwright/test",
             steps=steps,
-            page_error=" ".join(part for part in (page_error.type, page_error.message) if part)
+            start=spec.start,
+            page_error=": ".join(part for part in (page_error.type, page_error.message) if part)
             if page_error
             else None,
             no_server_errors=assertions.no_server_errors,

@@ -1,0 +1,56 @@
+"""The pull request's title and Markdown body: hostile event text stays text, and the steps are listed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import FIXTURES
+from triagebot.backfill import prs
+from triagebot.errors import BadInput
+from triagebot.triage.models import Issue
+
+HOSTILE = "TypeError: @octocat <img src=x onerror=alert(1)> [pwn](javascript:alert(1)) #12 `x`\n# Heading"
+
+
+def hostile_issue() -> Issue:
+    event = json.loads((FIXTURES / "sentry" / "api.issue_latest_event.javascript_browser.json").read_text())
+    return Issue(
+        id="138",
+        short_id="SHOP-7",
+        title=HOSTILE,
+        web_url="https://acme.sentry.io/issues/138/",
+        latest_event=event,
+    )
+
+
+def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
+    issue = hostile_issue()
+    draft = prs.build_draft(issue, prs.parse_config("drafts:\n  format: python\n  dir: tests/e2e\n"))
+    body = prs.pr_body(issue, draft, thread_url="https://slack.com/archives/C0TRIAGE/p1700000000000001")
+    headline = body.splitlines()[0]
+    assert headline == (
+        "This pull request adds a regression test for [SHOP\\-7](https://acme.sentry.io/issues/138/): "
+        "**TypeError: &#64;octocat &lt;img src=x onerror=alert\\(1\\)&gt; "
+        "\\[pwn\\]\\(javascript:alert\\(1\\)\\) &#35;12 \\`x\\` &#35; Heading**"
+    )
+    for raw in ("@octocat", "<img", "](javascript", "#12"):
+        assert raw not in body
+    assert "[triage thread](https://slack.com/archives/C0TRIAGE/p1700000000000001)" in body
+    assert "- `tests/e2e/test_shop_7.py`: the same test for pytest-playwright, for your own CI" in body
+    assert (
+        "Starting at /:\n\n1. click css “body &gt; app\\-root &gt; ol &gt; li &gt; button” (weak locator)"
+        in body
+    )
+    assert "- no uncaught page error matches Error: Error with context" in body
+    assert prs.pr_title(issue, draft.spec) == f"Regression test for SHOP-7: {' '.join(HOSTILE.split())}"
+
+
+def test_repo_config_is_read_and_a_bad_one_is_named() -> None:
+    assert prs.parse_config(None).format == "ts"
+    assert prs.parse_config("gate:\n  required: true\n").dir == "e2e/regressions"
+    with pytest.raises(BadInput, match=r"\.triagebot/config\.yml: drafts\.format: "):
+        prs.parse_config("drafts:\n  format: ruby\n")
+    with pytest.raises(BadInput, match="no event to draft from; configure TRIAGEBOT_SENTRY_API_TOKEN"):
+        prs.build_draft(Issue(id="1", title="x"), prs.parse_config(None))
