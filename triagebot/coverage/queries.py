@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, literal, null, select
+from sqlalchemy import ColumnElement, Select, case, false, func, literal, null, select, true
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -124,54 +124,73 @@ def state_of(rank: Any, wont_test: Any) -> ColumnElement[str]:
 def coverage_query(
     *, since: datetime, project: str | None, states: tuple[str, ...], limit: int
 ) -> Select[Any]:
-    """Build the ranked query; the totals ride along as window aggregates, so it is one round trip."""
+    """Build the one ranked query: the window's totals, outer-joined to its top `limit` rows.
+
+    The window (issues seen since `since`, each with its test state) is read once from a covering index
+    on issues (last_seen, event_count, user_count, id, wont_test_reason, project_slug) plus one probe of
+    regression_tests per issue; only the top rows go back to the issues table for titles and links. The
+    totals side always yields one row, so totals arrive even when no issue is in `states`.
+    """
     best = best_tests()
-    state = state_of(best.c.rank, col(Issue.wont_test_reason))
-
-    def count_where(*values: str) -> Any:
-        return func.sum(case((state.in_(values), 1), else_=0)).over()
-
-    def events_where(value: str) -> Any:
-        return func.sum(case((state == value, col(Issue.event_count)), else_=0)).over()
-
     conditions = [col(Issue.last_seen) >= since]
     if project:
         conditions.append(col(Issue.project_slug) == project)
-    inner = (
+    window = (
         select(
             col(Issue.id).label("issue_id"),
+            col(Issue.event_count).label("events"),
+            col(Issue.user_count).label("users"),
+            state_of(best.c.rank, col(Issue.wont_test_reason)).label("state"),
+        )
+        .select_from(Issue)
+        .outerjoin(best, best.c.issue_id == col(Issue.id))
+        .where(*conditions)
+        .cte("coverage_window")
+    )
+
+    def count_where(*values: str) -> Any:
+        return func.coalesce(func.sum(case((window.c.state.in_(values), 1), else_=0)), 0)
+
+    def events_where(value: str) -> Any:
+        return func.coalesce(func.sum(case((window.c.state == value, window.c.events), else_=0)), 0)
+
+    totals = select(
+        func.count().label("t_issues"),
+        count_where(ACTIVE).label("t_active"),
+        count_where(DRAFT).label("t_drafts"),
+        count_where(EXCLUDED).label("t_excluded"),
+        count_where(*states).label("t_shown"),
+        func.coalesce(func.sum(window.c.events), 0).label("t_events"),
+        events_where(ACTIVE).label("t_covered_events"),
+        events_where(EXCLUDED).label("t_excluded_events"),
+    ).subquery("totals")
+    top = (
+        select(window)
+        .where(window.c.state.in_(states))
+        .order_by(window.c.events.desc(), window.c.users.desc(), window.c.issue_id)
+        .limit(max(1, limit))
+        .subquery("top")
+    )
+    details = best_tests()
+    return (
+        select(
+            totals,
+            top,
             col(Issue.short_id),
             col(Issue.title),
             col(Issue.project_slug).label("project"),
-            col(Issue.event_count).label("events"),
-            col(Issue.user_count).label("users"),
             col(Issue.last_seen),
             col(Issue.web_url),
             col(Issue.channel),
             col(Issue.thread_ts),
             col(Issue.wont_test_reason),
-            best.c.pr_url,
-            state.label("state"),
-            func.count().over().label("t_issues"),
-            count_where(ACTIVE).label("t_active"),
-            count_where(DRAFT).label("t_drafts"),
-            count_where(EXCLUDED).label("t_excluded"),
-            count_where(*states).label("t_shown"),
-            func.sum(col(Issue.event_count)).over().label("t_events"),
-            events_where(ACTIVE).label("t_covered_events"),
-            events_where(EXCLUDED).label("t_excluded_events"),
+            details.c.pr_url,
         )
-        .select_from(Issue)
-        .outerjoin(best, best.c.issue_id == col(Issue.id))
-        .where(*conditions)
-        .subquery("windowed")
-    )
-    # Rows of the requested states sort first; when there are none we still get one row carrying totals.
-    wanted = case((inner.c.state.in_(states), 0), else_=1)
-    return (
-        select(inner)
-        .order_by(wanted, inner.c.events.desc(), inner.c.users.desc(), inner.c.issue_id)
-        .limit(max(1, limit))
+        .select_from(totals)
+        .outerjoin(top, true())
+        .outerjoin(Issue, col(Issue.id) == top.c.issue_id)
+        .outerjoin(details, details.c.issue_id == top.c.issue_id)
+        .order_by(top.c.events.desc(), top.c.users.desc(), top.c.issue_id)
     )
 
 
@@ -218,7 +237,7 @@ def coverage(
             wont_test_reason=record["wont_test_reason"],
         )
         for record in records
-        if record["state"] in states
+        if record["issue_id"] is not None
     ]
     return CoverageReport(
         rows=rows, totals=totals, days=days, project=project, since=since, shown=list(states)

@@ -17,8 +17,16 @@ class Issue(SQLModel, table=True):
     __tablename__ = "issues"
     __table_args__ = (
         Index("ix_issues_project_status", "project_slug", "status"),
-        # The coverage query reads issues seen in a window, ranked by events then users.
-        Index("ix_issues_last_seen", "last_seen", "event_count", "user_count"),
+        # Covers the coverage query's window scan (seen since, events, users, state inputs, project).
+        Index(
+            "ix_issues_coverage",
+            "last_seen",
+            "event_count",
+            "user_count",
+            "id",
+            "wont_test_reason",
+            "project_slug",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=64)  # Sentry's group id
