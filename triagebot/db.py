@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ def make_engine(url: str) -> Engine:
             # instead of failing with "database is locked" when a reader upgrades to a writer.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _SQLITE_WRITERS[engine] = threading.Lock()
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -59,10 +62,17 @@ def session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
+# SQLite has one writer at a time. Threads of one process queue on a lock instead of in SQLite's
+# busy handler, whose sleeps (up to 100 ms each) wreck latency under concurrent webhooks.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def transaction(sessions: SessionFactory) -> Iterator[Session]:
     """Open a session, commit when the block succeeds, roll back when it raises."""
-    with sessions() as session, session.begin():
+    engine = sessions.kw.get("bind")
+    lock = _SQLITE_WRITERS.get(engine) if isinstance(engine, Engine) else None
+    with lock or nullcontext(), sessions() as session, session.begin():
         yield session
 
 
@@ -92,10 +102,10 @@ def affected(result: Any) -> int:
 def import_models() -> None:
     """Import every module that declares tables, so SQLModel.metadata knows them all."""
     from triagebot.backfill import models as _backfill  # noqa: F401
-    from triagebot.integrations import localchat as _localchat  # noqa: F401
-    from triagebot.integrations import localrepo as _localrepo  # noqa: F401
     from triagebot.flags import models as _flags  # noqa: F401
     from triagebot.gates import tables as _gates  # noqa: F401
+    from triagebot.integrations import localchat as _localchat  # noqa: F401
+    from triagebot.integrations import localrepo as _localrepo  # noqa: F401
     from triagebot.jobs import models as _jobs  # noqa: F401
     from triagebot.outbox import models as _outbox  # noqa: F401
     from triagebot.triage import models as _triage  # noqa: F401

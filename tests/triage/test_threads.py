@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -266,6 +267,6 @@ def test_slack_rate_limit_spaces_messages_per_channel(
     drain_until_idle(services)
     times = [call.at for call in fake_slack.calls if call.method in ("chat.postMessage", "chat.update")]
     assert len(times) == 4  # root, two replies, one coalesced edit
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= 0.45  # the lane holds each channel to one call per interval
     services.engine.dispose()

@@ -57,11 +57,15 @@ def claim(sessions: SessionFactory, worker: str, *, limit: int = 20) -> list[Out
             col(earlier.status) == PENDING,
         )
     )
+    # Rows whose lane is still closed stay put: claiming them only to put them back costs a write each.
+    lane_closed = exists().where(
+        col(OutboxLane.lane) == col(OutboxMessage.lane), col(OutboxLane.next_at) > now
+    )
     candidates = (
         select(col(OutboxMessage.id))
         .where(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now)
         .where(col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now))
-        .where(~blocked)
+        .where(~blocked, ~lane_closed)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
@@ -103,6 +107,15 @@ def _released_key(model: type[OutboxMessage]) -> Any:
     from sqlalchemy import case
 
     return case((col(model.dedupe_key).like("~%"), None), else_=model.dedupe_key)
+
+
+def release(sessions: SessionFactory, ids: Sequence[int]) -> None:
+    """Hand claimed rows back untouched (their lane closed while they waited in a batch)."""
+    if ids:
+        with transaction(sessions) as session:
+            session.execute(
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(claimed_until=None)
+            )
 
 
 def take_lane_slot(session: Session, lane: str, interval: float) -> datetime | None:

@@ -50,12 +50,19 @@ class Outbox:
             batch = store.claim(self.sessions, self.worker_id)
             if not batch:
                 break
+            closed: set[str] = set()
+            deferred: list[int] = []
             for message in batch:
-                self.deliver(message)
-            handled += len(batch)
+                if message.lane in closed and message.id is not None:
+                    deferred.append(message.id)
+                    continue
+                if self.deliver(message) == "throttled" and message.lane:
+                    closed.add(message.lane)
+            store.release(self.sessions, deferred)
+            handled += len(batch) - len(deferred)
         return handled
 
-    def deliver(self, message: OutboxMessage) -> None:
+    def deliver(self, message: OutboxMessage) -> str:
         """Run one claimed row's handler, then settle the row.
 
         No transaction is held while the handler calls out (a slow Slack must not block intake on
@@ -67,7 +74,7 @@ class Outbox:
         try:
             if message.lane and self._throttled(message):
                 result = "throttled"
-                return
+                return result
             handler = self.handlers.get(message.kind)
             if handler is None:
                 raise PermanentFailure(f"no handler for outbox kind {message.kind!r}")
@@ -87,6 +94,7 @@ class Outbox:
         finally:
             if self.on_settled:
                 self.on_settled(message.kind, result)
+        return result
 
     def _throttled(self, message: OutboxMessage) -> bool:
         """Take the row's lane slot, or put the row back until the lane frees up."""
@@ -144,3 +152,5 @@ class Outbox:
             if not handled:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+                # A short pause lets a burst of commits land first, so their edits coalesce into one.
+                self._stop.wait(0.05)

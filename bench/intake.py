@@ -1,0 +1,208 @@
+"""Webhook intake: signed Sentry webhooks per second and latency, triagebot beside a bare FastAPI endpoint.
+
+Run: `python -m bench.intake [--database sqlite|postgres] [--requests 3000] [--rate 200] [--seconds 10]`.
+Both servers run as uvicorn subprocesses on this machine in the same run, so their ratio is what
+counts on a shared, noisy machine. Two measurements per server:
+- closed loop: `--concurrency` clients send `--requests` webhooks as fast as answers come (throughput);
+- paced: `--rate` requests a second for `--seconds` (the latency a steady Sentry sees: p50, p99).
+triagebot runs as in production: its outbox worker delivers to a local Slack stand-in meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from copy import deepcopy
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from tests.support.fake_slack import FakeSlack
+from tests.support.signing import SENTRY_SECRET, compact, sentry_headers
+from triagebot.db import migrate
+
+FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "sentry" / "error.created.json"
+
+
+def free_port() -> int:
+    """Pick a free local port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bodies(count: int, issues: int = 50) -> list[bytes]:
+    """Make `count` signed-ready error.created bodies spread over `issues` issues, all distinct events."""
+    base = json.loads(FIXTURE.read_text())
+    out = []
+    for n in range(count):
+        payload = deepcopy(base)
+        payload["data"]["error"]["issue_id"] = str(700000 + n % issues)
+        payload["data"]["error"]["event_id"] = f"{n:032x}"
+        out.append(compact(payload))
+    return out
+
+
+def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """Start a server and wait until it answers."""
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"server on port {port} did not start")
+
+
+async def closed_loop(url: str, payloads: list[bytes], concurrency: int) -> tuple[float, list[float]]:
+    """Send all payloads with `concurrency` workers; return requests/s and latencies."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in payloads:
+        queue.put_nowait(body)
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                began = time.perf_counter()
+                response = await client.post(url, content=body, headers=sentry_headers("error", body))
+                latencies.append(time.perf_counter() - began)
+                if response.status_code not in (200, 202):
+                    raise SystemExit(f"{url}: {response.status_code} {response.text}")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return len(payloads) / elapsed, latencies
+
+
+async def paced(url: str, payloads: list[bytes], rate: float) -> list[float]:
+    """Send payloads at a fixed rate, each on time whatever earlier answers do; return latencies."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200), timeout=30) as client:
+
+        async def one(body: bytes) -> None:
+            began = time.perf_counter()
+            try:
+                response = await client.post(url, content=body, headers=sentry_headers("error", body))
+                ok = response.status_code in (200, 202)
+            except httpx.HTTPError:
+                ok = False
+            # A failed request counts as the slowest possible answer: Sentry would call it a timeout.
+            latencies.append(time.perf_counter() - began if ok else 30.0)
+
+        tasks = []
+        start_at = time.perf_counter()
+        for n, body in enumerate(payloads):
+            delay = start_at + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    """Return the q-quantile in milliseconds."""
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1] * 1000
+
+
+def main() -> None:
+    """Run both servers, measure, print a table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    slack = FakeSlack()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    if args.database == "sqlite":
+        db_url = f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        name = f"bench_{os.getpid()}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        db_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    migrate(db_url)
+    env = {
+        **os.environ,
+        "TRIAGEBOT_DATABASE_URL": db_url,
+        "TRIAGEBOT_SENTRY_CLIENT_SECRET": SENTRY_SECRET,
+        "TRIAGEBOT_SLACK_BOT_TOKEN": "xoxb-bench",
+        "TRIAGEBOT_SLACK_API_URL": slack.base_url,
+        "TRIAGEBOT_SLACK_CHANNEL": "CBENCH",
+        "TRIAGEBOT_SCHEDULER_ENABLED": "false",
+    }
+    bare_port, bot_port = free_port(), free_port()
+    uvicorn = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--host",
+        "127.0.0.1",
+    ]
+    servers = {
+        "bare FastAPI": (
+            start([*uvicorn, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port),
+            bare_port,
+        ),
+        "triagebot": (
+            start(
+                [sys.executable, "-m", "triagebot", "serve", "--no-migrate", "--port", str(bot_port)],
+                env,
+                bot_port,
+            ),
+            bot_port,
+        ),
+    }
+    total = args.requests + int(args.rate * args.seconds) + 200
+    payloads = bodies(total)
+    rows = []
+    try:
+        for name, (_proc, port) in servers.items():
+            url = f"http://127.0.0.1:{port}/webhooks/sentry"
+            asyncio.run(closed_loop(url, payloads[:200], args.concurrency))  # warm-up
+            rps, closed = asyncio.run(closed_loop(url, payloads[200 : 200 + args.requests], args.concurrency))
+            steady = asyncio.run(paced(url, payloads[200 + args.requests :], args.rate))
+            rows.append((name, rps, pct(closed, 0.5), pct(closed, 0.99), pct(steady, 0.5), pct(steady, 0.99)))
+    finally:
+        for proc, _port in servers.values():
+            proc.terminate()
+            proc.wait(timeout=20)
+        slack.stop()
+    print(f"\nwebhook intake on {args.database}: {args.requests} requests closed-loop (x{args.concurrency}),")
+    print(f"then {args.rate:.0f} req/s for {args.seconds:.0f}s paced; machine: {os.cpu_count()} cores\n")
+    print(f"{'server':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'paced p50':>11}{'paced p99':>11}")
+    for name, rps, p50, p99, sp50, sp99 in rows:
+        print(f"{name:<14}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{sp50:>11.1f}{sp99:>11.1f}")
+    ratio = rows[1][1] / rows[0][1]
+    print(
+        f"\ntriagebot throughput = {ratio:.2f} x bare endpoint (target >= 0.5); paced p99 {rows[1][5]:.1f} ms (target < 100)"
+    )
+
+
+if __name__ == "__main__":
+    main()
