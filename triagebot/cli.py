@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from triagebot import commands as service_commands
+from triagebot import demo
 from triagebot.drafts import command as draft_command
 from triagebot.gates import command as gate_command
 
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="triagebot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     service_commands.register(sub)
+    demo.register(sub)
     draft_command.register(sub)
     gate_command.register(sub)
     return parser

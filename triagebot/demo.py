@@ -1,0 +1,738 @@
+"""`triagebot demo`: the whole loop on one machine, with no Slack, Sentry or GitHub account.
+
+It sets up a work dir (SQLite, a local git repository holding the sample app), starts the service
+in-process with its local stand-ins (threads on the dashboard, pull requests as branches), serves
+the sample app's buggy and fixed builds, replays the Sentry event the bug produces, clicks
+**Create regression test**, merges the drafted test, and gates both builds: the buggy one must
+fail with evidence and the fixed one pass. Every step goes over HTTP or through the same service
+function a button calls, so the demo exercises the product, not a shortcut beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+from urllib.parse import quote
+
+import httpx
+import yaml
+
+from triagebot.settings import Settings
+from triagebot.web.signatures import hmac_hex
+
+T = TypeVar("T")
+
+MARKER = ".triagebot-demo"  # marks a work dir this command made, so a rerun may delete it
+REPO_NAME = "tinyshop"
+SAMPLE_FILES = ("server.py", "app.js", "page.html", "__main__.py")
+ISSUE_ID = "4200000001"
+SENTRY_HOST = "https://tinyshop.example.com"  # the host the bundled event was captured on
+CHANNEL = "triage"
+REPO_CONFIG = """\
+# Where triagebot puts drafted regression tests, and in which language.
+drafts:
+  format: ts
+  dir: e2e/regressions
+  test_id_attribute: data-testid
+"""
+NO_CHROMIUM = (
+    "no Chromium found. Install one: `make demo` does it for you, or run "
+    "`playwright install chromium` or `apt-get install chromium`, "
+    "or point TRIAGEBOT_CHROMIUM_PATH at one"
+)
+WAIT_SECONDS = 60.0
+GATE_WAIT = 120.0
+STEPS = 9
+EXPECTED_REPLIES = 3  # drafted, merged, and the buggy build's failing gate
+PREVIEW_LINES = 8
+POLL_SECONDS = 0.2
+
+log = logging.getLogger(__name__)
+
+
+class DemoError(Exception):
+    """A step could not complete; the message says why and what to do."""
+
+
+def register(sub: Any) -> None:
+    """Add `demo` to the CLI."""
+    demo = sub.add_parser(
+        "demo", help="run the whole loop locally: Sentry event -> thread -> regression test -> gates"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port for the service (0: any free port)")
+    demo.add_argument("--workdir", type=Path, default=Path(".triagebot-demo"), help="recreated each run")
+    demo.add_argument("--no-pause", action="store_true", help="exit when done instead of serving on")
+    demo.set_defaults(run=run_demo)
+
+
+# Narration ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Narrator:
+    """Prints numbered steps with a mark and a timing, details below them, and progress while waiting."""
+
+    total: int
+    out: TextIO = sys.stdout
+    live: bool = False  # a terminal: progress is one line rewritten in place
+    number: int = 0
+    _details: list[str] | None = None  # collected during a step, printed under its line
+    _status: str = ""
+
+    def say(self, text: str = "") -> None:
+        """Print a line (clearing any progress line first)."""
+        if self._status and self.live:
+            print("\r\033[K", end="", file=self.out)
+        self._status = ""
+        print(text, file=self.out, flush=True)
+
+    def detail(self, text: str) -> None:
+        """Print an indented line under the current step (after its ✓ or ✗ line)."""
+        lines = [f"       {line}" for line in (text.splitlines() or [""])]
+        if self._details is None:
+            for line in lines:
+                self.say(line)
+        else:
+            self._details += lines
+
+    def progress(self, text: str, waited: float) -> None:
+        """Show what is being waited for: rewritten in place on a terminal, once per change otherwise."""
+        if self.live:
+            self._status = text
+            print(f"\r\033[K       … {text} ({waited:.0f}s)", end="", file=self.out, flush=True)
+        elif text != self._status:
+            self._status = text
+            print(f"       … {text}", file=self.out, flush=True)
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[Callable[[str], None]]:
+        """Run one numbered step; yields a function that replaces the title with what was found."""
+        self.number += 1
+        start = time.monotonic()
+        done = [title]
+        self._details = []
+        mark = "✗"
+        try:
+            yield lambda text: done.__setitem__(0, text)
+            mark = "✓"
+        except DemoError as exc:
+            self._details.append(f"       error: {exc}")
+            raise
+        finally:
+            details, self._details = self._details, None
+            self.say(f"{self.number:>2}/{self.total} {mark} {done[0]} ({time.monotonic() - start:.1f}s)")
+            for line in details:
+                self.say(line)
+
+
+def wait_for(
+    narrator: Narrator,
+    what: str,
+    check: Callable[[], T | None],
+    *,
+    status: Callable[[], str] = lambda: "",
+    timeout: float = WAIT_SECONDS,
+) -> T:
+    """Poll `check` until it returns something, showing progress; DemoError on timeout."""
+    start = time.monotonic()
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        waited = time.monotonic() - start
+        now = status()
+        if waited > timeout:
+            raise DemoError(f"gave up after {timeout:.0f}s waiting for {what}" + (f" ({now})" if now else ""))
+        narrator.progress(f"{what}: {now}" if now else f"waiting for {what}", waited)
+        time.sleep(POLL_SECONDS)
+
+
+# The work dir ------------------------------------------------------------------------------------
+
+
+def fresh_workdir(path: Path) -> Path:
+    """Recreate the work dir, refusing to delete a folder this command did not make."""
+    path = path.resolve()
+    if path.exists():
+        if not (path / MARKER).exists():
+            raise DemoError(f"{path} exists and is not a demo work dir; pass another --workdir")
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / MARKER).write_text("made by `triagebot demo`; deleted by the next run\n")
+    return path
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` as the demo's author; DemoError with git's own words on failure."""
+    from triagebot.integrations.localrepo import IDENTITY
+
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            # The user's git config (signing, hooks, templates) has no say over the demo's repository.
+            env={**os.environ, **IDENTITY, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"},
+        )
+    except FileNotFoundError:
+        raise DemoError("git is not installed (apt-get install git)") from None
+    if result.returncode != 0:
+        raise DemoError(f"git {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def make_app_repo(path: Path) -> str:
+    """Create the sample app's git repository on `main`; return the first commit."""
+    path.mkdir()
+    git(path, "init", "--quiet", "--initial-branch=main")
+    package = resources.files("triagebot.sampleapp")
+    for name in SAMPLE_FILES:
+        (path / name).write_bytes(package.joinpath(name).read_bytes())
+    (path / ".triagebot").mkdir()
+    (path / ".triagebot" / "config.yml").write_text(REPO_CONFIG)
+    (path / "README.md").write_text(
+        "# Tiny Shop\n\nThe sample app of `triagebot demo`. "
+        "Applying an unknown coupon throws in the browser.\n"
+    )
+    git(path, "add", "--all")
+    git(path, "commit", "--quiet", "-m", "Tiny Shop 1.4.0")
+    return git(path, "rev-parse", "HEAD").strip()
+
+
+def bind(port: int) -> tuple[socket.socket, bool]:
+    """Bind the service's socket on 127.0.0.1:`port`, or any free port if taken; say whether it moved."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        moved = False
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            sock.close()
+            raise DemoError(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
+        sock.bind(("127.0.0.1", 0))
+        moved = True
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock, moved
+
+
+def demo_settings(workdir: Path, *, url: str, dashboard_token: str, gate_token: str) -> Settings:
+    """Settings for the demo, built in code: the user's `.env` and accounts are never used."""
+    return Settings(
+        _env_file=None,
+        mode="development",
+        database_url=f"sqlite:///{workdir / 'triagebot.db'}",
+        public_url=url,
+        data_dir=workdir / "data",
+        sentry_client_secret=secrets.token_hex(32),
+        sentry_legacy_token=None,
+        sentry_api_token=None,
+        sentry_org=None,
+        slack_bot_token=None,
+        slack_signing_secret=None,
+        slack_channel=CHANNEL,
+        slack_interval_seconds=0.0,  # the local chat has no rate limit to respect
+        github_token=None,
+        github_app_id=None,
+        github_app_private_key=None,
+        github_webhook_secret=None,
+        github_repo=None,
+        local_repo_path=workdir / REPO_NAME,
+        gate_token=gate_token,
+        preview_hosts=["127.0.0.1"],
+        dashboard_token=dashboard_token,
+        routes={},
+        scheduler_enabled=True,
+        worker_enabled=True,
+        sentry_dsn=None,
+    )
+
+
+# The replayed Sentry event -----------------------------------------------------------------------
+
+
+def sentry_webhook_body(preview_url: str, now: datetime) -> bytes:
+    """Wrap the sample app's event as Sentry's `event_alert.triggered` webhook, seen on `preview_url`."""
+    text = resources.files("triagebot.sampleapp").joinpath("sentry_event.json").read_text()
+    event = json.loads(text.replace(SENTRY_HOST, preview_url))
+    exception = event["exception"]["values"][0]
+    event.update(
+        {
+            "issue_id": ISSUE_ID,
+            "title": f"{exception['type']}: {exception['value']}",
+            "culprit": "/static/app.js in HTMLButtonElement.<anonymous>",
+            "datetime": now.isoformat().replace("+00:00", "Z"),
+            "timestamp": now.timestamp(),
+            "project": 1,
+        }
+    )
+    body = {
+        "action": "triggered",
+        "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
+        "data": {
+            "event": event,
+            "triggered_rule": "Send a notification for new issues",
+            "issue_alert": {"title": "Send a notification for new issues", "settings": []},
+        },
+        "installation": {"uuid": "00000000-0000-4000-8000-000000000000"},
+    }
+    # Sentry signs the exact bytes it sends: compact JSON.
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+# Showing a thread in the terminal ----------------------------------------------------------------
+
+
+def printable(text: str) -> str:
+    """Drop control characters, so text from an event cannot drive the terminal."""
+    return "".join(ch for ch in text if ch >= " " or ch == "\t")
+
+
+EMOJI = {":red_circle:": "●", ":test_tube:": "⚗", ":white_check_mark:": "✓", ":x:": "✗", ":warning:": "⚠"}
+BOLD = re.compile(r"\*([^*\n]+)\*")
+FIELDS_PER_LINE = 4
+
+
+def terminal_lines(text: str | None) -> list[str]:
+    """Slack mrkdwn we posted, as plain terminal lines."""
+    from triagebot.web.charts import slack_text
+
+    text = BOLD.sub(r"\1", slack_text(text))
+    for code, symbol in EMOJI.items():
+        text = text.replace(code, symbol)
+    return [printable(line) for line in text.splitlines() if line.strip()]
+
+
+def render_message(blocks: list[dict[str, Any]], text: str) -> list[str]:
+    """Render a Block Kit message as a few plain lines: header, sections, fields, context, buttons."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(printable(str(block.get("text", {}).get("text", ""))))
+        elif kind == "section":
+            lines += terminal_lines(block.get("text", {}).get("text"))
+            # A field is "*Name*\nvalue": shown as "Name: value", a few to a line.
+            fields = [": ".join(terminal_lines(f.get("text"))) for f in block.get("fields", [])]
+            for start in range(0, len(fields), FIELDS_PER_LINE):
+                lines.append(" · ".join(fields[start : start + FIELDS_PER_LINE]))
+        elif kind == "context":
+            lines += [line for e in block.get("elements", []) for line in terminal_lines(e.get("text"))]
+        elif kind == "actions":
+            labels = [e.get("text", {}).get("text", "") for e in block.get("elements", [])]
+            lines.append(" ".join(f"[{printable(label)}]" for label in labels))
+    return lines or terminal_lines(text)
+
+
+def spec_excerpt(text: str) -> list[str]:
+    """A spec's first lines, then its steps and assertions in one line each."""
+    data = yaml.safe_load(text)
+    steps = [f"from {data.get('start', '/')}"]
+    for step in data.get("steps", []):
+        locator = step.get("locator") or {}
+        target = f"{locator.get('strategy')}={locator.get('value')}" if locator else ""
+        if step.get("action") == "fill":
+            target += f" {json.dumps(step.get('value'))}"
+        elif step.get("action") in ("goto", "expect_url", "request"):
+            target = f"{step.get('method', '')} {step.get('path')}".strip()
+        steps.append(f"{step.get('action')} {target}".strip())
+    checks = data.get("assertions") or {}
+    expects = []
+    if checks.get("page_error"):
+        expects.append(f"no {checks['page_error'].get('type') or 'page error'} thrown")
+    if checks.get("no_server_errors"):
+        expects.append("no 5xx answers")
+    if checks.get("text_absent"):
+        expects.append(f"{len(checks['text_absent'])} text(s) absent")
+    lines = [*text.splitlines()[:PREVIEW_LINES], "…", "steps: " + " → ".join(steps)]
+    return [printable(line) for line in [*lines, "expects: " + ", ".join(expects or ["nothing"])]]
+
+
+def test_excerpt(text: str) -> list[str]:
+    """A rendered test's import line, then the lines that drive the page."""
+    lines = text.splitlines()
+    head = [line for line in lines if line.startswith("import ")][:2]
+    body = [line for line in lines if line.strip().startswith("await page.")]
+    return [printable(line) for line in [*head, "…", *body, "…"]]
+
+
+# The run -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Demo:
+    """Everything one demo run starts, so it can all be stopped."""
+
+    workdir: Path
+    narrator: Narrator
+    port: int
+    stops: list[Callable[[], None]] = field(default_factory=list)
+    settings: Settings | None = None
+    services: Any = None
+    url: str = ""
+    dashboard_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    gate_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    gate_ids: list[int] = field(default_factory=list)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    def stop(self) -> None:
+        """Stop the service and the sample apps, newest first."""
+        for stop in reversed(self.stops):
+            try:
+                stop()
+            except Exception:  # shutting down: note it and keep stopping the rest
+                log.exception("demo: error while stopping")
+        self.stops.clear()
+        self.http.close()
+
+    @property
+    def repo(self) -> Path:
+        """The sample app's git repository."""
+        return self.workdir / REPO_NAME
+
+    # Steps ---------------------------------------------------------------------------------------
+
+    def check_tools(self) -> None:
+        """Find git and Chromium before anything slow starts."""
+        from triagebot.integrations.chromium import find_chromium
+
+        with self.narrator.step("Checking for git and Chromium") as found:
+            if shutil.which("git") is None:
+                raise DemoError("git is not installed (apt-get install git)")
+            chromium = find_chromium(Settings(_env_file=None).chromium_path)
+            if chromium is None:
+                raise DemoError(NO_CHROMIUM)
+            found(f"git and Chromium found ({chromium})")
+
+    def set_up(self) -> None:
+        """Make the work dir, its database and the sample app's repository; start the service."""
+        from triagebot.db import migrate
+
+        with self.narrator.step("Setting up the work dir") as found:
+            self.workdir = fresh_workdir(self.workdir)
+            self.stops.append(log_to(self.workdir / "triagebot.log"))
+            first = make_app_repo(self.repo)
+            sock, moved = bind(self.port)
+            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            self.settings = demo_settings(
+                self.workdir, url=self.url, dashboard_token=self.dashboard_token, gate_token=self.gate_token
+            )
+            migrate(self.settings.database_url)
+            found(
+                f"Work dir {show_path(self.workdir)}: SQLite database, git repo {REPO_NAME} "
+                f"(main @ {first[:7]}, with .triagebot/config.yml)"
+            )
+        with self.narrator.step("Starting the service") as found:
+            self._serve(sock)
+            if moved:
+                self.narrator.detail(f"port {self.port} is taken, so the service took a free one")
+            found(f"Service on {self.url}: local chat, local repo host, outbox worker and scheduler")
+
+    def _serve(self, sock: socket.socket) -> None:
+        import uvicorn
+
+        from triagebot.app import create_app
+        from triagebot.bootstrap import build_services
+
+        assert self.settings is not None
+        self.services = build_services(self.settings)
+        self.stops.append(self.services.engine.dispose)
+        # log_config=None: uvicorn's records go to the demo's log file, not over the narration.
+        config = uvicorn.Config(
+            create_app(self.services), log_config=None, access_log=False, lifespan="on", log_level="info"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="demo-service")
+        thread.start()
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=15)
+            sock.close()
+
+        self.stops.append(stop)
+        wait_for(
+            self.narrator,
+            "the service to start",
+            lambda: True if server.started else None,
+            status=lambda: "" if thread.is_alive() else "it stopped; see the log",
+        )
+        if self.http.get(f"{self.url}/healthz").status_code != 200:
+            raise DemoError(f"{self.url}/healthz does not answer 200")
+
+    def serve_builds(self) -> tuple[str, str]:
+        """Serve the sample app's buggy and fixed builds; return their URLs."""
+        from triagebot.sampleapp import serve_sample_app
+
+        with self.narrator.step("Serving Tiny Shop") as found:
+            buggy, fixed = serve_sample_app("buggy"), serve_sample_app("fixed")
+            self.stops += [buggy.stop, fixed.stop]
+            found(f"Tiny Shop served: buggy build {buggy.url}, fixed build {fixed.url}")
+        return buggy.url, fixed.url
+
+    def replay_event(self, buggy_url: str) -> None:
+        """Post the bug's Sentry event, signed, and wait for its thread."""
+        from triagebot.settings import secret
+
+        assert self.settings is not None
+        with self.narrator.step("Replaying the Sentry event") as found:
+            body = sentry_webhook_body(buggy_url, datetime.now(UTC))
+            client_secret = secret(self.settings.sentry_client_secret)
+            assert client_secret is not None
+            headers = {
+                "Content-Type": "application/json",
+                "Sentry-Hook-Resource": "event_alert",
+                "Sentry-Hook-Timestamp": str(int(time.time())),
+                "Sentry-Hook-Signature": hmac_hex(client_secret, body),
+            }
+            answer = self.http.post(f"{self.url}/webhooks/sentry", content=body, headers=headers)
+            if answer.status_code != 202:
+                raise DemoError(f"POST /webhooks/sentry answered {answer.status_code}: {answer.text}")
+            root = wait_for(self.narrator, "the issue's thread", self._root_message)
+            found(f"Signed event_alert webhook accepted; thread opened for Sentry issue {ISSUE_ID}")
+            for line in root:
+                self.narrator.detail(f"│ {line}")
+
+    def _root_message(self) -> list[str] | None:
+        from sqlalchemy import select
+
+        from triagebot.db import transaction
+        from triagebot.integrations.localchat import LocalMessage
+        from triagebot.triage.models import Issue
+
+        with transaction(self.services.sessions) as session:
+            issue = session.get(Issue, ISSUE_ID)
+            if issue is None or not issue.thread_ts:
+                return None
+            stmt = select(LocalMessage).where(LocalMessage.ts == issue.thread_ts)  # type: ignore[arg-type]
+            root = session.execute(stmt).scalar_one_or_none()
+            return render_message(root.blocks, root.text) if root is not None else None
+
+    def _replies(self) -> list[str]:
+        from triagebot.coverage.pages import local_thread
+        from triagebot.db import transaction
+        from triagebot.triage.models import Issue
+
+        with transaction(self.services.sessions) as session:
+            issue = session.get(Issue, ISSUE_ID)
+            messages = local_thread(session, issue) if issue is not None else []
+        return [" ".join(terminal_lines(m["text"])) for m in messages if not m["root"]]
+
+    def create_test(self) -> str:
+        """Click Create regression test, wait for the PR branch, merge it; return main's new head."""
+        from triagebot.backfill.models import FAILED, PR_OPEN
+        from triagebot.backfill.prs import merge_local_pull
+
+        with self.narrator.step("Clicking Create regression test") as found:
+            # The dashboard's button: the same route and service function as a click in the browser.
+            answer = self.http.post(
+                f"{self.url}/issues/{ISSUE_ID}/create-test",
+                headers={"Authorization": f"Bearer {self.dashboard_token}"},
+            )
+            if answer.status_code != 303:
+                raise DemoError(f"the dashboard's button answered {answer.status_code}: {answer.text}")
+
+            def drafted() -> Any:
+                test = self._test()
+                if test is not None and test.state == FAILED:
+                    raise DemoError(f"drafting failed: {test.last_error}")
+                return test if test is not None and test.state == PR_OPEN else None
+
+            test = wait_for(self.narrator, "the draft pull request", drafted, status=self._test_state)
+            found(f"PR branch {test.branch} created in {show_path(self.repo)} (local PR #{test.pr_number})")
+            spec_path = f".triagebot/tests/{test.spec_id}.yml"
+            spec_text = git(self.repo, "show", f"{test.branch}:{spec_path}")
+            test_text = git(self.repo, "show", f"{test.branch}:{test.rendered_path}")
+            self.narrator.detail(f"{spec_path} ({len(spec_text.splitlines())} lines), the spec:")
+            self.narrator.detail("\n".join(f"│ {line}" for line in spec_excerpt(spec_text)))
+            self.narrator.detail(
+                f"{test.rendered_path} ({len(test_text.splitlines())} lines), for Playwright:"
+            )
+            self.narrator.detail("\n".join(f"│ {line}" for line in test_excerpt(test_text)))
+            self.narrator.detail(f"git log --stat main..{test.branch}:")
+            log_text = git(self.repo, "log", "--stat", "--format=%h %s", f"main..{test.branch}")
+            self.narrator.detail("\n".join(f"│ {line}" for line in log_text.strip().splitlines()))
+        with self.narrator.step("Merging the pull request") as found:
+            outcome = merge_local_pull(self.services, ISSUE_ID)
+            if outcome != "active":
+                raise DemoError(f"merging left the regression test {outcome}")
+            head = git(self.repo, "rev-parse", "main").strip()
+            found(f"Local PR #{test.pr_number} merged into main ({head[:7]}): the regression test is active")
+        return head
+
+    def _test(self) -> Any:
+        from triagebot.backfill.delivery import get_by_issue
+
+        return get_by_issue(self.services.sessions, ISSUE_ID)
+
+    def _test_state(self) -> str:
+        test = self._test()
+        return test.state if test is not None else "queued"
+
+    def gate(self, label: str, preview_url: str, sha: str, *, expect: str) -> None:
+        """Gate one build through the API and show its verdict; DemoError unless it is `expect`."""
+        from triagebot.integrations.localrepo import LocalRepoHost
+
+        host = self.services.code_host
+        assert isinstance(host, LocalRepoHost)
+        auth = {"Authorization": f"Bearer {self.gate_token}"}
+        with self.narrator.step(f"Gating the {label} build") as found:
+            answer = self.http.post(
+                f"{self.url}/api/gates",
+                json={"repo": host.name, "sha": sha, "preview_url": preview_url},
+                headers=auth,
+            )
+            if answer.status_code != 202:
+                raise DemoError(f"POST /api/gates answered {answer.status_code}: {answer.text}")
+            gate_id = int(answer.json()["id"])
+            self.gate_ids.append(gate_id)
+            seen: dict[str, Any] = {"state": "queued"}
+
+            def finished() -> dict[str, Any] | None:
+                seen.update(self.http.get(f"{self.url}/api/gates/{gate_id}", headers=auth).json())
+                return seen if seen["state"] in ("passed", "failed", "error") else None
+
+            def status() -> str:
+                specs = ", ".join(seen.get("selected_specs") or [])
+                return seen["state"] + (f" ({specs})" if specs else "")
+
+            gate = wait_for(
+                self.narrator, f"gate #{gate_id} of {preview_url}", finished, status=status, timeout=GATE_WAIT
+            )
+            state = gate["state"]
+            outcomes = ", ".join(f"{r['spec_id']} {r['outcome']}" for r in gate["results"]) or "no specs"
+            found(f"{label.capitalize()} build {state.upper()} (gate #{gate_id}: {outcomes})")
+            if gate["error"]:
+                self.narrator.detail(f"error: {gate['error']}")
+            evidence = self._evidence(gate_id)
+            if state != expect:
+                raise DemoError(f"the {label} build should have {expect} its gate, but it {state}")
+            if state == "failed" and not evidence:
+                raise DemoError("the gate failed without a screenshot or trace")
+
+    def _evidence(self, gate_id: int) -> list[Path]:
+        """Show each failing spec's step, message and evidence files; return the files."""
+        from triagebot.db import transaction
+        from triagebot.gates.service import results_of
+
+        with transaction(self.services.sessions) as session:
+            rows = [row for row in results_of(session, gate_id) if row.outcome != "passed"]
+        files = []
+        for row in rows:
+            message = (row.message or "-").splitlines()[0]
+            self.narrator.detail(f"{row.spec_id}: failing step: {printable(row.failing_step or '-')}")
+            self.narrator.detail(f"{' ' * len(row.spec_id)}  error: {printable(message)}")
+            for kind, stored in (("screenshot", row.screenshot), ("trace", row.trace)):
+                if stored and Path(stored).is_file():
+                    files.append(Path(stored))
+                    self.narrator.detail(f"{' ' * len(row.spec_id)}  {kind}: {show_path(Path(stored))}")
+        return files
+
+    def show_thread(self) -> None:
+        """Print the replies the thread collected along the way."""
+        replies = wait_for(
+            self.narrator,
+            "the thread's replies",
+            lambda: replies if len(replies := self._replies()) >= EXPECTED_REPLIES else None,
+            timeout=10,
+        )
+        self.narrator.say("The issue's thread (on the dashboard) now reads:")
+        for reply in replies:
+            self.narrator.say(f"  │ {reply}")
+
+    def where_to_look(self) -> None:
+        """Print the dashboard's one-click login and the pages worth opening."""
+        login = f"{self.url}/login?token={quote(self.dashboard_token)}&next={quote(f'/issues/{ISSUE_ID}')}"
+        gates = ", ".join(f"{self.url}/gates/{gate_id}" for gate_id in self.gate_ids)
+        self.narrator.say("Where to look:")
+        self.narrator.say(f"  dashboard, signed in:  {login}")
+        self.narrator.say(f"  the issue and thread:  {self.url}/issues/{ISSUE_ID}")
+        self.narrator.say(f"  gate runs, evidence:   {self.url}/gates ({gates})")
+        self.narrator.say(f"  the app's repository:  git -C {show_path(self.repo)} log --stat --all")
+        self.narrator.say(f"  the service's log:     {show_path(self.workdir / 'triagebot.log')}")
+
+
+def show_path(path: Path) -> str:
+    """A path relative to the current directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def log_to(path: Path) -> Callable[[], None]:
+    """Send logs to a file, keeping the terminal for the narration; return how to stop."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the demo's own polling would flood it
+
+    def stop() -> None:
+        root.removeHandler(handler)
+        handler.close()
+
+    return stop
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; exit 0 only when the buggy build failed its gate and the fixed build passed."""
+    started = time.monotonic()
+    narrator = Narrator(total=STEPS, live=sys.stdout.isatty())
+    narrator.say("triagebot demo: a Sentry event becomes a regression test that gates the fix")
+    demo = Demo(workdir=args.workdir, narrator=narrator, port=args.port)
+    try:
+        demo.check_tools()
+        demo.set_up()
+        buggy_url, fixed_url = demo.serve_builds()
+        demo.replay_event(buggy_url)
+        sha = demo.create_test()
+        demo.gate("buggy", buggy_url, sha, expect="failed")
+        demo.gate("fixed", fixed_url, sha, expect="passed")
+        narrator.say(
+            f"\nDone in {time.monotonic() - started:.1f}s: the buggy build failed, the fixed one passed.\n"
+        )
+        demo.show_thread()
+        narrator.say("")
+        demo.where_to_look()
+    except DemoError as exc:
+        if narrator.number == 0 or "thread's replies" in str(exc):
+            narrator.say(f"error: {exc}")
+        narrator.say(f"\nThe demo stopped early ({time.monotonic() - started:.1f}s).")
+        if demo.url:
+            narrator.say(f"The service's log: {show_path(demo.workdir / 'triagebot.log')}")
+        demo.stop()
+        return 1
+    except KeyboardInterrupt:
+        narrator.say("\nInterrupted.")
+        demo.stop()
+        return 130
+    if not args.no_pause and sys.stdin is not None and sys.stdin.isatty():
+        narrator.say("\nThe service keeps running so you can click through; press Ctrl-C to stop it.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            narrator.say("\nStopping.")
+    demo.stop()
+    return 0
