@@ -20,7 +20,7 @@ from triagebot.backfill.models import FAILED, PR_OPEN, RegressionTest
 from triagebot.bootstrap import Services
 from triagebot.db import transaction, utcnow
 from triagebot.drafts.spec import parse_spec
-from triagebot.outbox.models import DEAD, DONE, OutboxMessage
+from triagebot.outbox.models import DEAD, DONE, OutboxLane, OutboxMessage
 from triagebot.slackbot import ids
 from triagebot.triage.models import Issue
 
@@ -51,11 +51,12 @@ def root_lines(slack: FakeSlack) -> list[str]:
 
 
 def make_due(services: Services) -> None:
-    """Let waiting outbox rows run now, as if their backoff had passed."""
+    """Let waiting outbox rows run now, as if their backoff (and any rate-limited lane) had passed."""
     with transaction(services.sessions) as session:
         session.execute(
             update(OutboxMessage).where(col(OutboxMessage.status) == "pending").values(due_at=utcnow())
         )
+        session.execute(update(OutboxLane).values(next_at=utcnow()))
 
 
 def test_click_opens_one_pull_request_with_one_commit_and_reports_it_in_the_thread(
