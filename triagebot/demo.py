@@ -11,65 +11,60 @@ function a button calls, so the demo exercises the product, not a shortcut besid
 from __future__ import annotations
 
 import argparse
-import errno
-import json
 import logging
-import os
-import re
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-import yaml
 
+from triagebot.demo_narration import (
+    POLL_SECONDS,
+    DemoError,
+    Narrator,
+    printable,
+    render_message,
+    spec_excerpt,
+    terminal_lines,
+    test_excerpt,
+    wait_for,
+)
+from triagebot.demo_setup import (
+    ISSUE_ID,
+    REPO_NAME,
+    bind,
+    demo_settings,
+    fresh_workdir,
+    git,
+    log_to,
+    make_app_repo,
+    sentry_webhook_body,
+    show_path,
+)
 from triagebot.settings import Settings
 from triagebot.web.signatures import hmac_hex
 
-T = TypeVar("T")
-
-MARKER = ".triagebot-demo"  # marks a work dir this command made, so a rerun may delete it
-REPO_NAME = "tinyshop"
-SAMPLE_FILES = ("server.py", "app.js", "page.html", "__main__.py")
-ISSUE_ID = "4200000001"
-SENTRY_HOST = "https://tinyshop.example.com"  # the host the bundled event was captured on
-CHANNEL = "triage"
-REPO_CONFIG = """\
-# Where triagebot puts drafted regression tests, and in which language.
-drafts:
-  format: ts
-  dir: e2e/regressions
-  test_id_attribute: data-testid
-"""
 NO_CHROMIUM = (
     "no Chromium found. Install one: `make demo` does it for you, or run "
     "`playwright install chromium` or `apt-get install chromium`, "
     "or point TRIAGEBOT_CHROMIUM_PATH at one"
 )
-WAIT_SECONDS = 60.0
 GATE_WAIT = 120.0
 STEPS = 9
+REPLIES_WAIT = 10.0
 EXPECTED_REPLIES = 3  # drafted, merged, and the buggy build's failing gate
-PREVIEW_LINES = 8
-POLL_SECONDS = 0.2
+
 
 log = logging.getLogger(__name__)
-
-
-class DemoError(Exception):
-    """A step could not complete; the message says why and what to do."""
 
 
 def register(sub: Any) -> None:
@@ -81,299 +76,6 @@ def register(sub: Any) -> None:
     demo.add_argument("--workdir", type=Path, default=Path(".triagebot-demo"), help="recreated each run")
     demo.add_argument("--no-pause", action="store_true", help="exit when done instead of serving on")
     demo.set_defaults(run=run_demo)
-
-
-# Narration ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Narrator:
-    """Prints numbered steps with a mark and a timing, details below them, and progress while waiting."""
-
-    total: int
-    out: TextIO = sys.stdout
-    live: bool = False  # a terminal: progress is one line rewritten in place
-    number: int = 0
-    _details: list[str] | None = None  # collected during a step, printed under its line
-    _status: str = ""
-
-    def say(self, text: str = "") -> None:
-        """Print a line (clearing any progress line first)."""
-        if self._status and self.live:
-            print("\r\033[K", end="", file=self.out)
-        self._status = ""
-        print(text, file=self.out, flush=True)
-
-    def detail(self, text: str) -> None:
-        """Print an indented line under the current step (after its ✓ or ✗ line)."""
-        lines = [f"       {line}" for line in (text.splitlines() or [""])]
-        if self._details is None:
-            for line in lines:
-                self.say(line)
-        else:
-            self._details += lines
-
-    def progress(self, text: str, waited: float) -> None:
-        """Show what is being waited for: rewritten in place on a terminal, once per change otherwise."""
-        if self.live:
-            self._status = text
-            print(f"\r\033[K       … {text} ({waited:.0f}s)", end="", file=self.out, flush=True)
-        elif text != self._status:
-            self._status = text
-            print(f"       … {text}", file=self.out, flush=True)
-
-    @contextmanager
-    def step(self, title: str) -> Iterator[Callable[[str], None]]:
-        """Run one numbered step; yields a function that replaces the title with what was found."""
-        self.number += 1
-        start = time.monotonic()
-        done = [title]
-        self._details = []
-        mark = "✗"
-        try:
-            yield lambda text: done.__setitem__(0, text)
-            mark = "✓"
-        except DemoError as exc:
-            self._details.append(f"       error: {exc}")
-            raise
-        finally:
-            details, self._details = self._details, None
-            self.say(f"{self.number:>2}/{self.total} {mark} {done[0]} ({time.monotonic() - start:.1f}s)")
-            for line in details:
-                self.say(line)
-
-
-def wait_for(
-    narrator: Narrator,
-    what: str,
-    check: Callable[[], T | None],
-    *,
-    status: Callable[[], str] = lambda: "",
-    timeout: float = WAIT_SECONDS,
-) -> T:
-    """Poll `check` until it returns something, showing progress; DemoError on timeout."""
-    start = time.monotonic()
-    while True:
-        found = check()
-        if found is not None:
-            return found
-        waited = time.monotonic() - start
-        now = status()
-        if waited > timeout:
-            raise DemoError(f"gave up after {timeout:.0f}s waiting for {what}" + (f" ({now})" if now else ""))
-        narrator.progress(f"{what}: {now}" if now else f"waiting for {what}", waited)
-        time.sleep(POLL_SECONDS)
-
-
-# The work dir ------------------------------------------------------------------------------------
-
-
-def fresh_workdir(path: Path) -> Path:
-    """Recreate the work dir, refusing to delete a folder this command did not make."""
-    path = path.resolve()
-    if path.exists():
-        if not (path / MARKER).exists():
-            raise DemoError(f"{path} exists and is not a demo work dir; pass another --workdir")
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    (path / MARKER).write_text("made by `triagebot demo`; deleted by the next run\n")
-    return path
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in `repo` as the demo's author; DemoError with git's own words on failure."""
-    from triagebot.integrations.localrepo import IDENTITY
-
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            # The user's git config (signing, hooks, templates) has no say over the demo's repository.
-            env={**os.environ, **IDENTITY, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"},
-        )
-    except FileNotFoundError:
-        raise DemoError("git is not installed (apt-get install git)") from None
-    if result.returncode != 0:
-        raise DemoError(f"git {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
-
-
-def make_app_repo(path: Path) -> str:
-    """Create the sample app's git repository on `main`; return the first commit."""
-    path.mkdir()
-    git(path, "init", "--quiet", "--initial-branch=main")
-    package = resources.files("triagebot.sampleapp")
-    for name in SAMPLE_FILES:
-        (path / name).write_bytes(package.joinpath(name).read_bytes())
-    (path / ".triagebot").mkdir()
-    (path / ".triagebot" / "config.yml").write_text(REPO_CONFIG)
-    (path / "README.md").write_text(
-        "# Tiny Shop\n\nThe sample app of `triagebot demo`. "
-        "Applying an unknown coupon throws in the browser.\n"
-    )
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "-m", "Tiny Shop 1.4.0")
-    return git(path, "rev-parse", "HEAD").strip()
-
-
-def bind(port: int) -> tuple[socket.socket, bool]:
-    """Bind the service's socket on 127.0.0.1:`port`, or any free port if taken; say whether it moved."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(("127.0.0.1", port))
-        moved = False
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            sock.close()
-            raise DemoError(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
-        sock.bind(("127.0.0.1", 0))
-        moved = True
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock, moved
-
-
-def demo_settings(workdir: Path, *, url: str, dashboard_token: str, gate_token: str) -> Settings:
-    """Settings for the demo, built in code: the user's `.env` and accounts are never used."""
-    return Settings(
-        _env_file=None,
-        mode="development",
-        database_url=f"sqlite:///{workdir / 'triagebot.db'}",
-        public_url=url,
-        data_dir=workdir / "data",
-        sentry_client_secret=secrets.token_hex(32),
-        sentry_legacy_token=None,
-        sentry_api_token=None,
-        sentry_org=None,
-        slack_bot_token=None,
-        slack_signing_secret=None,
-        slack_channel=CHANNEL,
-        slack_interval_seconds=0.0,  # the local chat has no rate limit to respect
-        github_token=None,
-        github_app_id=None,
-        github_app_private_key=None,
-        github_webhook_secret=None,
-        github_repo=None,
-        local_repo_path=workdir / REPO_NAME,
-        gate_token=gate_token,
-        preview_hosts=["127.0.0.1"],
-        dashboard_token=dashboard_token,
-        routes={},
-        scheduler_enabled=True,
-        worker_enabled=True,
-        sentry_dsn=None,
-    )
-
-
-# The replayed Sentry event -----------------------------------------------------------------------
-
-
-def sentry_webhook_body(preview_url: str, now: datetime) -> bytes:
-    """Wrap the sample app's event as Sentry's `event_alert.triggered` webhook, seen on `preview_url`."""
-    text = resources.files("triagebot.sampleapp").joinpath("sentry_event.json").read_text()
-    event = json.loads(text.replace(SENTRY_HOST, preview_url))
-    exception = event["exception"]["values"][0]
-    event.update(
-        {
-            "issue_id": ISSUE_ID,
-            "title": f"{exception['type']}: {exception['value']}",
-            "culprit": "/static/app.js in HTMLButtonElement.<anonymous>",
-            "datetime": now.isoformat().replace("+00:00", "Z"),
-            "timestamp": now.timestamp(),
-            "project": 1,
-        }
-    )
-    body = {
-        "action": "triggered",
-        "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
-        "data": {
-            "event": event,
-            "triggered_rule": "Send a notification for new issues",
-            "issue_alert": {"title": "Send a notification for new issues", "settings": []},
-        },
-        "installation": {"uuid": "00000000-0000-4000-8000-000000000000"},
-    }
-    # Sentry signs the exact bytes it sends: compact JSON.
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-# Showing a thread in the terminal ----------------------------------------------------------------
-
-
-def printable(text: str) -> str:
-    """Drop control characters, so text from an event cannot drive the terminal."""
-    return "".join(ch for ch in text if ch >= " " or ch == "\t")
-
-
-EMOJI = {":red_circle:": "●", ":test_tube:": "⚗", ":white_check_mark:": "✓", ":x:": "✗", ":warning:": "⚠"}
-BOLD = re.compile(r"\*([^*\n]+)\*")
-FIELDS_PER_LINE = 4
-
-
-def terminal_lines(text: str | None) -> list[str]:
-    """Slack mrkdwn we posted, as plain terminal lines."""
-    from triagebot.web.charts import slack_text
-
-    text = BOLD.sub(r"\1", slack_text(text))
-    for code, symbol in EMOJI.items():
-        text = text.replace(code, symbol)
-    return [printable(line) for line in text.splitlines() if line.strip()]
-
-
-def render_message(blocks: list[dict[str, Any]], text: str) -> list[str]:
-    """Render a Block Kit message as a few plain lines: header, sections, fields, context, buttons."""
-    lines: list[str] = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "header":
-            lines.append(printable(str(block.get("text", {}).get("text", ""))))
-        elif kind == "section":
-            lines += terminal_lines(block.get("text", {}).get("text"))
-            # A field is "*Name*\nvalue": shown as "Name: value", a few to a line.
-            fields = [": ".join(terminal_lines(f.get("text"))) for f in block.get("fields", [])]
-            for start in range(0, len(fields), FIELDS_PER_LINE):
-                lines.append(" · ".join(fields[start : start + FIELDS_PER_LINE]))
-        elif kind == "context":
-            lines += [line for e in block.get("elements", []) for line in terminal_lines(e.get("text"))]
-        elif kind == "actions":
-            labels = [e.get("text", {}).get("text", "") for e in block.get("elements", [])]
-            lines.append(" ".join(f"[{printable(label)}]" for label in labels))
-    return lines or terminal_lines(text)
-
-
-def spec_excerpt(text: str) -> list[str]:
-    """A spec's first lines, then its steps and assertions in one line each."""
-    data = yaml.safe_load(text)
-    steps = [f"from {data.get('start', '/')}"]
-    for step in data.get("steps", []):
-        locator = step.get("locator") or {}
-        target = f"{locator.get('strategy')}={locator.get('value')}" if locator else ""
-        if step.get("action") == "fill":
-            target += f" {json.dumps(step.get('value'))}"
-        elif step.get("action") in ("goto", "expect_url", "request"):
-            target = f"{step.get('method', '')} {step.get('path')}".strip()
-        steps.append(f"{step.get('action')} {target}".strip())
-    checks = data.get("assertions") or {}
-    expects = []
-    if checks.get("page_error"):
-        expects.append(f"no {checks['page_error'].get('type') or 'page error'} thrown")
-    if checks.get("no_server_errors"):
-        expects.append("no 5xx answers")
-    if checks.get("text_absent"):
-        expects.append(f"{len(checks['text_absent'])} text(s) absent")
-    lines = [*text.splitlines()[:PREVIEW_LINES], "…", "steps: " + " → ".join(steps)]
-    return [printable(line) for line in [*lines, "expects: " + ", ".join(expects or ["nothing"])]]
-
-
-def test_excerpt(text: str) -> list[str]:
-    """A rendered test's import line, then the lines that drive the page."""
-    lines = text.splitlines()
-    head = [line for line in lines if line.startswith("import ")][:2]
-    body = [line for line in lines if line.strip().startswith("await page.")]
-    return [printable(line) for line in [*head, "…", *body, "…"]]
 
 
 # The run -----------------------------------------------------------------------------------------
@@ -649,14 +351,11 @@ class Demo:
         return files
 
     def show_thread(self) -> None:
-        """Print the replies the thread collected along the way."""
-        replies = wait_for(
-            self.narrator,
-            "the thread's replies",
-            lambda: replies if len(replies := self._replies()) >= EXPECTED_REPLIES else None,
-            timeout=10,
-        )
-        self.narrator.say("The issue's thread (on the dashboard) now reads:")
+        """Print the replies the thread collected along the way (the last may still be on its way)."""
+        deadline = time.monotonic() + REPLIES_WAIT
+        while len(replies := self._replies()) < EXPECTED_REPLIES and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+        self.narrator.say("The issue's thread, as the dashboard shows it:")
         for reply in replies:
             self.narrator.say(f"  │ {reply}")
 
@@ -670,30 +369,6 @@ class Demo:
         self.narrator.say(f"  gate runs, evidence:   {self.url}/gates ({gates})")
         self.narrator.say(f"  the app's repository:  git -C {show_path(self.repo)} log --stat --all")
         self.narrator.say(f"  the service's log:     {show_path(self.workdir / 'triagebot.log')}")
-
-
-def show_path(path: Path) -> str:
-    """A path relative to the current directory when it is inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def log_to(path: Path) -> Callable[[], None]:
-    """Send logs to a file, keeping the terminal for the narration; return how to stop."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # the demo's own polling would flood it
-
-    def stop() -> None:
-        root.removeHandler(handler)
-        handler.close()
-
-    return stop
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -717,7 +392,7 @@ def run_demo(args: argparse.Namespace) -> int:
         narrator.say("")
         demo.where_to_look()
     except DemoError as exc:
-        if narrator.number == 0 or "thread's replies" in str(exc):
+        if not exc.shown:
             narrator.say(f"error: {exc}")
         narrator.say(f"\nThe demo stopped early ({time.monotonic() - started:.1f}s).")
         if demo.url:
