@@ -65,7 +65,7 @@ class GateDelivery:
 
     def register(self, outbox: Outbox) -> None:
         """Route this flow's outbox kinds to their handlers."""
-        outbox.register(service.GATE_RUN, self.run)
+        outbox.register(service.GATE_RUN, self.run, slow=True)
         outbox.register(service.GATE_REPORT, self.report)
         outbox.register(service.PR_FILES, self.pr_files)
 

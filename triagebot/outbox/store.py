@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, select, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -46,8 +46,18 @@ def enqueue(
     return insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
 
 
-def claim(sessions: SessionFactory, worker: str, *, limit: int = 20) -> list[OutboxMessage]:
-    """Lease up to `limit` due rows, each the oldest pending one of its ordering key."""
+def claim(
+    sessions: SessionFactory,
+    worker: str,
+    *,
+    limit: int = 20,
+    kinds: Collection[str] | None = None,
+    skip_kinds: Collection[str] = (),
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due rows, each the oldest pending one of its ordering key.
+
+    `kinds` / `skip_kinds` split the work between delivery threads (quick calls vs. browser runs).
+    """
     now = utcnow()
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
@@ -66,6 +76,8 @@ def claim(sessions: SessionFactory, worker: str, *, limit: int = 20) -> list[Out
         .where(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now)
         .where(col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now))
         .where(~blocked, ~lane_closed)
+        .where(col(OutboxMessage.kind).in_(kinds) if kinds is not None else true())
+        .where(col(OutboxMessage.kind).not_in(skip_kinds) if skip_kinds else true())
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )

@@ -31,23 +31,34 @@ class Outbox:
     worker_id: str = field(default_factory=lambda: f"w-{uuid.uuid4().hex[:10]}")
     poll_seconds: float = 1.0
     on_settled: Callable[[str, str], None] | None = None  # (kind, result) for metrics
-    _wake: threading.Event = field(default_factory=threading.Event, init=False)
+    slow_kinds: set[str] = field(default_factory=set)
+    _wakes: dict[bool, threading.Event] = field(
+        default_factory=lambda: {False: threading.Event(), True: threading.Event()}, init=False
+    )
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
-    _thread: threading.Thread | None = field(default=None, init=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False)
 
-    def register(self, kind: str, handler: Handler) -> None:
-        """Route rows of `kind` to `handler`."""
+    def register(self, kind: str, handler: Handler, *, slow: bool = False) -> None:
+        """Route rows of `kind` to `handler`; `slow` ones (a browser run) get a thread of their own."""
         self.handlers[kind] = handler
+        if slow:
+            self.slow_kinds.add(kind)
 
     def kick(self) -> None:
-        """Wake the delivery thread: something was just committed."""
-        self._wake.set()
+        """Wake the delivery threads: something was just committed."""
+        for wake in self._wakes.values():
+            wake.set()
 
-    def drain(self, *, max_rounds: int = 1000) -> int:
-        """Deliver everything that is due now, in this thread; return how many rows were handled."""
+    def drain(self, *, max_rounds: int = 1000, slow: bool | None = None) -> int:
+        """Deliver what is due now, in this thread; return how many rows were handled.
+
+        `slow=None` takes every kind (tests, `run-job outbox`); True or False one thread's share.
+        """
+        kinds = self.slow_kinds if slow else None
+        skip = self.slow_kinds if slow is False else ()
         handled = 0
         for _ in range(max_rounds):
-            batch = store.claim(self.sessions, self.worker_id)
+            batch = store.claim(self.sessions, self.worker_id, kinds=kinds, skip_kinds=skip)
             if not batch:
                 break
             closed: set[str] = set()
@@ -129,28 +140,34 @@ class Outbox:
         return "retry"
 
     def start(self) -> None:
-        """Start the background delivery thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-            self._thread.start()
+        """Start the delivery threads: one for quick calls, one for slow kinds such as gate runs.
+
+        A gate can keep a browser busy for minutes; Slack replies must not wait behind it.
+        """
+        if not self._threads:
+            self._stop.clear()
+            for slow in (False, True):
+                thread = threading.Thread(target=self._run, args=(slow,), name=f"outbox-{slow}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop the background thread after its current row."""
+        """Stop the background threads after their current row."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self.kick()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
 
-    def _run(self) -> None:
+    def _run(self, slow: bool) -> None:
         while not self._stop.is_set():
             try:
-                handled = self.drain(max_rounds=50)
+                handled = self.drain(max_rounds=50, slow=slow)
             except Exception:  # the database may be briefly unreachable; try again next round
                 log.exception("outbox round failed")
                 handled = 0
             if not handled:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+                self._wakes[slow].wait(self.poll_seconds)
+                self._wakes[slow].clear()
                 # A short pause lets a burst of commits land first, so their edits coalesce into one.
                 self._stop.wait(0.05)
