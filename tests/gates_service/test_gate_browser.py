@@ -82,7 +82,10 @@ def test_buggy_preview_fails_the_gate_and_tells_the_issue_thread(
     } in coupon["errors"]
     shot = coupon["screenshot"]
     assert shot.startswith(f"http://triagebot.test/gates/{answer['id']}/evidence/coupon/attempt-")
-    assert gclient.get(shot.removeprefix("http://triagebot.test")).content.startswith(b"\x89PNG")
+    evidence = shot.removeprefix("http://triagebot.test")
+    assert gclient.get(evidence).status_code == 401  # evidence is behind the dashboard's sign-in
+    signed = {"Authorization": "Bearer dashboard-token-for-tests"}
+    assert gclient.get(evidence, headers=signed).content.startswith(b"\x89PNG")
 
     assert fake_github.statuses_for(SHA_A)[-1] == (
         "failure",

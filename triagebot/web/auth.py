@@ -14,11 +14,15 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from triagebot.settings import Settings, secret
+
+if TYPE_CHECKING:
+    from triagebot.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,17 @@ class DashboardAuth:
             return True
         return self.session_valid(request.cookies.get(COOKIE))
 
+    def require(self, request: Request) -> None:
+        """Let signed-in requests through; send browsers to the login form; 401 for anything else."""
+        if not self.enabled:
+            raise HTTPException(503, "the dashboard is off: set TRIAGEBOT_DASHBOARD_TOKEN")
+        if self.signed_in(request):
+            return
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            raise HTTPException(303, headers={"Location": f"/login?next={target}"})
+        raise HTTPException(401, "sign in to the dashboard", headers={"WWW-Authenticate": "Bearer"})
+
     def csrf_token(self, request: Request) -> str:
         """Return the CSRF token for this session's forms (empty for Bearer clients, who need none)."""
         session = request.cookies.get(COOKIE)
@@ -96,3 +111,11 @@ class DashboardAuth:
             return True
         expected = self.csrf_token(request)
         return bool(expected and offered) and hmac.compare_digest(expected, offered or "")
+
+
+def dashboard_auth(services: Services) -> DashboardAuth:
+    """Return this service's one DashboardAuth (a made-up development token must be the same everywhere)."""
+    auth = services.extras.get("dashboard_auth")
+    if not isinstance(auth, DashboardAuth):
+        auth = services.extras["dashboard_auth"] = DashboardAuth.from_settings(services.settings)
+    return auth

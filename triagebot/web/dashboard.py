@@ -21,7 +21,7 @@ from triagebot.coverage import pages, queries, tests_query
 from triagebot.db import transaction, utcnow
 from triagebot.triage.models import Issue
 from triagebot.web import charts
-from triagebot.web.auth import COOKIE, SESSION_SECONDS, DashboardAuth
+from triagebot.web.auth import COOKIE, SESSION_SECONDS, dashboard_auth
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def local_next(target: str | None) -> str:
 def router(services: Services) -> APIRouter:
     """Build the dashboard routes."""
     api = APIRouter()
-    auth = DashboardAuth.from_settings(services.settings)
+    auth = dashboard_auth(services)
     env = environment()
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -79,16 +79,7 @@ def router(services: Services) -> APIRouter:
         )
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
-    def guard(request: Request) -> None:
-        """Let signed-in requests through; send browsers to the login form; 401 for anything else."""
-        if not auth.enabled:
-            raise HTTPException(503, "the dashboard is off: set TRIAGEBOT_DASHBOARD_TOKEN")
-        if auth.signed_in(request):
-            return
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-            raise HTTPException(303, headers={"Location": f"/login?next={target}"})
-        raise HTTPException(401, "sign in to the dashboard", headers={"WWW-Authenticate": "Bearer"})
+    guard = auth.require
 
     def check_csrf(request: Request, token: str) -> None:
         if not auth.csrf_valid(request, token):

@@ -18,6 +18,7 @@ from triagebot.gates import service
 from triagebot.gates.commit_report import evidence_url, gate_url
 from triagebot.gates.tables import GateRun, GateSpecResult
 from triagebot.settings import Settings, secret
+from triagebot.web.auth import dashboard_auth
 from triagebot.web.body import parse_json, read_capped
 
 EVIDENCE_FILE = re.compile(r"^attempt-\d{1,2}-(screenshot\.png|trace\.zip)$")
@@ -117,7 +118,9 @@ def router(services: Services) -> APIRouter:
         return await run_in_threadpool(_show, services, gate_id)
 
     @api.get("/gates/{gate_id}/evidence/{spec_id}/{name}")
-    async def evidence(gate_id: int, spec_id: str, name: str) -> FileResponse:
+    async def evidence(gate_id: int, spec_id: str, name: str, request: Request) -> FileResponse:
+        # Screenshots show the preview's pages: the same sign-in as the dashboard guards them.
+        dashboard_auth(services).require(request)
         if not SPEC_DIR_NAME.match(spec_id) or not EVIDENCE_FILE.match(name):
             raise HTTPException(404, "no such evidence file")
         path = await run_in_threadpool(_evidence_path, services, gate_id, spec_id, name)
