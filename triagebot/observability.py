@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+
+from pydantic import SecretStr
 
 from triagebot.settings import Settings, secret
 
+MIN_SECRET_LINE = 16
 SECRET_WORDS = ["token", "secret", "signature", "authorization", "private_key", "password", "dsn", "cookie"]
 
 
@@ -23,19 +27,12 @@ def setup_sentry(settings: Settings) -> bool:
     import sentry_sdk
     from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
-    secrets = [
-        secret(getattr(settings, name))
-        for name in type(settings).model_fields
-        if name.endswith(("token", "secret", "private_key"))
-    ]
-    known = [value for value in secrets if value]
+    known = secret_values(settings)
 
     def _strip(event: Any, _hint: Any) -> Any:
-        # Belt and braces: the denylist scrubs by key name; this removes the values wherever they hide.
-        text = repr(event)
-        if any(value in text for value in known):
-            return _redact(event, known)
-        return event
+        # Belt and braces: the denylist scrubs by key name; this removes the values wherever they hide
+        # (messages, breadcrumbs, frame locals under innocent names, tags, contexts).
+        return _redact(event, known)
 
     sentry_sdk.init(
         dsn=dsn,
@@ -46,6 +43,26 @@ def setup_sentry(settings: Settings) -> bool:
         traces_sample_rate=0.0,
     )
     return True
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Return every configured secret and each line of a multi-line one, longest first."""
+    # A PEM key leaks a line at a time (in a traceback, a log message); longest first replaces a
+    # whole value before any of its parts. Keys pasted into `.env` often carry literal `\n`s.
+    found: set[str] = set()
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if not isinstance(value, SecretStr) or not value.get_secret_value():
+            continue
+        text = value.get_secret_value()
+        found.add(text)
+        found.update(line.strip() for line in re.split(r"\r?\n|\\n", text) if _secret_line(line.strip()))
+    return sorted(found, key=len, reverse=True)
+
+
+def _secret_line(line: str) -> bool:
+    # PEM armour ("-----BEGIN ... KEY-----") is public; short lines would redact ordinary words.
+    return len(line) >= MIN_SECRET_LINE and not line.startswith("-----")
 
 
 def _redact(value: Any, known: list[str]) -> Any:
