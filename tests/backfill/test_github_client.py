@@ -198,3 +198,11 @@ def test_a_github_app_opens_the_draft_pull_request(
     assert pull.auth == "Bearer " + fake_github.issued[0]
     assert len(fake_github.issued) == 1
     assert fake_github.of("POST", "/app/installations/4242/access_tokens")
+
+
+def test_pull_request_files_are_read_page_by_page(github: GitHubClient, fake_github: FakeGitHub) -> None:
+    changed = [f"src/file{n:03d}.ts" for n in range(150)]
+    fake_github.repos["acme/shop"].pull_files[7] = changed
+    assert github.list_pull_files("acme/shop", 7) == changed
+    pages = [call.path for call in fake_github.of("GET", "/files")]
+    assert pages == ["/repos/acme/shop/pulls/7/files", "/repos/acme/shop/pulls/7/files"]

@@ -101,3 +101,12 @@ def test_click_to_local_branch_and_merge_from_triagebot(
     with services.sessions() as session:
         [test] = session.execute(select(RegressionTest)).scalars()
     assert test.state == ACTIVE
+
+
+def test_local_pull_request_lists_the_files_it_changes(app_repo: Path, sqlite_url: str) -> None:
+    host = LocalRepoHost(app_repo, session_factory(make_engine(sqlite_url)))
+    head = host.default_head("local/shop")
+    files = {".triagebot/tests/shop-2.yml": "version: 1\n", "src/cart.js": "// fix\n"}
+    host.create_branch("local/shop", branch="feature", base_sha=head.sha, files=files, message="Fix cart")
+    pull = host.open_pull("local/shop", branch="feature", base="main", title="Fix", body="")
+    assert host.list_pull_files("local/shop", pull.number) == [".triagebot/tests/shop-2.yml", "src/cart.js"]

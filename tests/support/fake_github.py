@@ -51,6 +51,7 @@ class Repo:
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)  # "heads/main" -> commit sha
     pulls: list[dict[str, Any]] = field(default_factory=list)
+    pull_files: dict[int, list[str]] = field(default_factory=dict)  # PR number -> changed paths
 
 
 def _sha(*parts: Any) -> str:
@@ -278,6 +279,11 @@ class FakeGitHub:
             return 200, {}, self._list_pulls(repo, query)
         if rest == ["pulls"] and verb == "POST":
             return self._create_pull(repo, body)
+        if rest[:1] == ["pulls"] and len(rest) == 3 and rest[2] == "files" and verb == "GET":
+            page, size = int(query.get("page", "1")), int(query.get("per_page", "30"))
+            changed = repo.pull_files.get(int(rest[1]), [])
+            listing = [{"filename": name, "status": "modified"} for name in changed]
+            return 200, {}, listing[(page - 1) * size : page * size]
         if rest[:1] == ["pulls"] and len(rest) == 2 and verb == "GET":
             found = [p for p in repo.pulls if str(p["number"]) == rest[1]]
             return (200, {}, found[0]) if found else _error(404, "Not Found")

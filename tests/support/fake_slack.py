@@ -43,7 +43,7 @@ class FakeSlack:
         retry_after: int | None = None,
         error: str = "internal_error",
     ) -> None:
-        """Make the next `times` calls of `method` fail with `status` and `error` (429 uses Slack's real body)."""
+        """Make the next `times` calls of `method` fail with `status` and `error` (429: Slack's real body)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if status == 429:
             fixture = json.loads((FIXTURES / "chat_postMessage_ratelimited_429.json").read_text())

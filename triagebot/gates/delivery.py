@@ -271,11 +271,7 @@ class GateDelivery:
     def pr_files(self, message: OutboxMessage) -> None:
         """List a PR's changed files at its head commit, for selecting specs."""
         repo, pr, sha = message.payload["repo"], int(message.payload["pr"]), message.payload["sha"]
-        host = self.code_host()
-        list_files = getattr(host, "list_pull_files", None)
-        if list_files is None:
-            return  # without a code host that lists them, the changed files stay unknown: every spec runs
-        files = list_files(repo, pr)
+        files = self._host().list_pull_files(repo, pr)
         with transaction(self.sessions) as session:
             service.store_changed_files(session, repo=repo, pr=pr, sha=sha, files=files)
 

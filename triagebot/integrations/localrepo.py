@@ -193,6 +193,15 @@ class LocalRepoHost:
                 raise PermanentFailure(f"no local pull request #{number}")
             return self._to_port(row)
 
+    def list_pull_files(self, repo: str, number: int) -> list[str]:
+        """Return the paths a local pull request changes against its base (three-dot, as GitHub shows)."""
+        pull = self.get_pull(repo, number)
+        with transaction(self.sessions) as session:
+            row = session.get(LocalPullRequest, number)
+            base = row.base if row is not None else "main"
+        diff = self._git("diff", "--name-only", "--no-renames", f"{base}...{pull.branch}")
+        return [line for line in diff.stdout.splitlines() if line]
+
     def merge_pull(self, repo: str, number: int) -> PullRequest:
         """Merge a local pull request into its base branch (fast-forward when possible) and mark it merged."""
         with transaction(self.sessions) as session:

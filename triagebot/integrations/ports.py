@@ -116,6 +116,10 @@ class CodeHost(Protocol):
         """Return a pull request's current state."""
         ...
 
+    def list_pull_files(self, repo: str, number: int) -> list[str]:
+        """Return the paths a pull request changes (for choosing which specs to run)."""
+        ...
+
     def read_file(self, repo: str, path: str, ref: str) -> str | None:
         """Return a text file's content at `ref`, or None when it does not exist."""
         ...

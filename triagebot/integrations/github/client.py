@@ -253,6 +253,26 @@ class GitHubClient:
         data = self._request("GET", f"{self._repo_path(repo)}/pulls/{int(number)}", repo)
         return _parse(_Pull, data, "pull request").to_port()
 
+    def list_pull_files(self, repo: str, number: int) -> list[str]:
+        """Return the paths a pull request changes, renamed files under both names.
+
+        GitHub pages this list 100 at a time and stops at 3,000 files; a gate past that runs every spec.
+        """
+        paths: list[str] = []
+        for page in range(1, 31):
+            data = self._request(
+                "GET",
+                f"{self._repo_path(repo)}/pulls/{int(number)}/files",
+                repo,
+                params={"per_page": "100", "page": str(page)},
+            )
+            items = [item for item in data or [] if isinstance(item, dict)]
+            for item in items:
+                paths.extend(str(item[key]) for key in ("filename", "previous_filename") if item.get(key))
+            if len(items) < 100:
+                break
+        return paths
+
     # Files ---------------------------------------------------------------------------------------
 
     def _contents(self, repo: str, path: str, ref: str) -> Any:
