@@ -10,10 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
 import yaml
 
+from tests.conftest import create_pg_database
 from tests.deploy.conftest import ROOT
-from triagebot.cli import build_parser
+from triagebot.cli import build_parser, main
 from triagebot.settings import Settings
 
 SECRET_NAMES_IN_COMMENTS = re.compile(r"^#\s+((?:TRIAGEBOT_[A-Z0-9_]+)|SENTRY_DSN)\s", re.MULTILINE)
@@ -246,3 +249,20 @@ def test_route_probe_tells_served_from_unserved(app_serves: Callable[[str, str],
     assert app_serves("POST", "/slack/events")
     assert not app_serves("GET", "/slack/events")
     assert not app_serves("GET", "/health")
+
+
+@pytest.mark.postgres
+def test_release_command_migrates_a_database_given_in_flys_url_scheme(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, drop = create_pg_database()
+    try:
+        # `fly postgres attach` hands out postgres:// URLs; the release command takes them as they are.
+        monkeypatch.setenv("TRIAGEBOT_DATABASE_URL", url.replace("postgresql://", "postgres://", 1))
+        command = shlex.split(fly()["deploy"]["release_command"])
+        assert main(command[1:]) == 0
+        assert "up to date" in capsys.readouterr().out
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() is not None
+    finally:
+        drop()
