@@ -11,6 +11,7 @@ function a button calls, so the demo exercises the product, not a shortcut besid
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import secrets
 import shutil
@@ -374,6 +375,8 @@ class Demo:
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; exit 0 only when the buggy build failed its gate and the fixed build passed."""
     started = time.monotonic()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="replace")  # a terminal without UTF-8 still gets the narration
     narrator = Narrator(total=STEPS, live=sys.stdout.isatty())
     narrator.say("triagebot demo: a Sentry event becomes a regression test that gates the fix")
     demo = Demo(workdir=args.workdir, narrator=narrator, port=args.port)
@@ -391,23 +394,22 @@ def run_demo(args: argparse.Namespace) -> int:
         demo.show_thread()
         narrator.say("")
         demo.where_to_look()
+        if not args.no_pause and sys.stdin is not None and sys.stdin.isatty():
+            narrator.say("\nThe service keeps running so you can click through; press Ctrl-C to stop it.")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                narrator.say("\nStopping.")
+        return 0
     except DemoError as exc:
         if not exc.shown:
             narrator.say(f"error: {exc}")
         narrator.say(f"\nThe demo stopped early ({time.monotonic() - started:.1f}s).")
         if demo.url:
             narrator.say(f"The service's log: {show_path(demo.workdir / 'triagebot.log')}")
-        demo.stop()
         return 1
     except KeyboardInterrupt:
         narrator.say("\nInterrupted.")
-        demo.stop()
         return 130
-    if not args.no_pause and sys.stdin is not None and sys.stdin.isatty():
-        narrator.say("\nThe service keeps running so you can click through; press Ctrl-C to stop it.")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            narrator.say("\nStopping.")
-    demo.stop()
-    return 0
+    finally:
+        demo.stop()  # the service's thread would otherwise keep the process alive
