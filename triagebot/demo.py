@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -53,6 +53,10 @@ from triagebot.demo_setup import (
 )
 from triagebot.settings import Settings
 from triagebot.web.signatures import hmac_hex
+
+if TYPE_CHECKING:  # the service's modules load only when the demo runs, not for every CLI command
+    from triagebot.backfill.models import RegressionTest
+    from triagebot.bootstrap import Services
 
 NO_CHROMIUM = (
     "no Chromium found. Install one: `make demo` does it for you, or run "
@@ -91,7 +95,7 @@ class Demo:
     port: int
     stops: list[Callable[[], None]] = field(default_factory=list)
     settings: Settings | None = None
-    services: Any = None
+    built: Services | None = None
     url: str = ""
     dashboard_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     gate_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
@@ -107,6 +111,12 @@ class Demo:
                 log.exception("demo: error while stopping")
         self.stops.clear()
         self.http.close()
+
+    @property
+    def services(self) -> Services:
+        """The running service's wiring (after `set_up`)."""
+        assert self.built is not None, "set_up() first"
+        return self.built
 
     @property
     def repo(self) -> Path:
@@ -136,6 +146,7 @@ class Demo:
             self.stops.append(log_to(self.workdir / "triagebot.log"))
             first = make_app_repo(self.repo)
             sock, moved = bind(self.port)
+            self.stops.append(sock.close)
             self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
             self.settings = demo_settings(
                 self.workdir, url=self.url, dashboard_token=self.dashboard_token, gate_token=self.gate_token
@@ -158,8 +169,8 @@ class Demo:
         from triagebot.bootstrap import build_services
 
         assert self.settings is not None
-        self.services = build_services(self.settings)
-        self.stops.append(self.services.engine.dispose)
+        self.built = build_services(self.settings)
+        self.stops.append(self.built.engine.dispose)
         # log_config=None: uvicorn's records go to the demo's log file, not over the narration.
         config = uvicorn.Config(
             create_app(self.services), log_config=None, access_log=False, lifespan="on", log_level="info"
@@ -171,15 +182,14 @@ class Demo:
         def stop() -> None:
             server.should_exit = True
             thread.join(timeout=15)
-            sock.close()
+
+        def started() -> bool | None:
+            if not thread.is_alive():
+                raise DemoError("the service stopped while starting; its log says why")
+            return True if server.started else None
 
         self.stops.append(stop)
-        wait_for(
-            self.narrator,
-            "the service to start",
-            lambda: True if server.started else None,
-            status=lambda: "" if thread.is_alive() else "it stopped; see the log",
-        )
+        wait_for(self.narrator, "the service to start", started)
         if self.http.get(f"{self.url}/healthz").status_code != 200:
             raise DemoError(f"{self.url}/healthz does not answer 200")
 
@@ -218,6 +228,7 @@ class Demo:
 
     def _root_message(self) -> list[str] | None:
         from sqlalchemy import select
+        from sqlmodel import col
 
         from triagebot.db import transaction
         from triagebot.integrations.localchat import LocalMessage
@@ -227,7 +238,7 @@ class Demo:
             issue = session.get(Issue, ISSUE_ID)
             if issue is None or not issue.thread_ts:
                 return None
-            stmt = select(LocalMessage).where(LocalMessage.ts == issue.thread_ts)  # type: ignore[arg-type]
+            stmt = select(LocalMessage).where(col(LocalMessage.ts) == issue.thread_ts)
             root = session.execute(stmt).scalar_one_or_none()
             return render_message(root.blocks, root.text) if root is not None else None
 
@@ -242,7 +253,7 @@ class Demo:
         return [" ".join(terminal_lines(m["text"])) for m in messages if not m["root"]]
 
     def create_test(self) -> str:
-        """Click Create regression test, wait for the PR branch, merge it; return main's new head."""
+        """Click Create regression test, wait for the PR branch, merge it; return the branch's head."""
         from triagebot.backfill.models import FAILED, PR_OPEN
         from triagebot.backfill.prs import merge_local_pull
 
@@ -255,35 +266,35 @@ class Demo:
             if answer.status_code != 303:
                 raise DemoError(f"the dashboard's button answered {answer.status_code}: {answer.text}")
 
-            def drafted() -> Any:
+            def drafted() -> RegressionTest | None:
                 test = self._test()
                 if test is not None and test.state == FAILED:
                     raise DemoError(f"drafting failed: {test.last_error}")
                 return test if test is not None and test.state == PR_OPEN else None
 
             test = wait_for(self.narrator, "the draft pull request", drafted, status=self._test_state)
-            found(f"PR branch {test.branch} created in {show_path(self.repo)} (local PR #{test.pr_number})")
+            branch, rendered = test.branch or "", test.rendered_path or ""
+            found(f"PR branch {branch} created in {show_path(self.repo)} (local PR #{test.pr_number})")
             spec_path = f".triagebot/tests/{test.spec_id}.yml"
-            spec_text = git(self.repo, "show", f"{test.branch}:{spec_path}")
-            test_text = git(self.repo, "show", f"{test.branch}:{test.rendered_path}")
+            spec_text = git(self.repo, "show", f"{branch}:{spec_path}")
+            test_text = git(self.repo, "show", f"{branch}:{rendered}")
             self.narrator.detail(f"{spec_path} ({len(spec_text.splitlines())} lines), the spec:")
             self.narrator.detail("\n".join(f"│ {line}" for line in spec_excerpt(spec_text)))
-            self.narrator.detail(
-                f"{test.rendered_path} ({len(test_text.splitlines())} lines), for Playwright:"
-            )
+            self.narrator.detail(f"{rendered} ({len(test_text.splitlines())} lines), for Playwright:")
             self.narrator.detail("\n".join(f"│ {line}" for line in test_excerpt(test_text)))
-            self.narrator.detail(f"git log --stat main..{test.branch}:")
-            log_text = git(self.repo, "log", "--stat", "--format=%h %s", f"main..{test.branch}")
+            self.narrator.detail(f"git log --stat main..{branch}:")
+            log_text = git(self.repo, "log", "--stat", "--format=%h %s", f"main..{branch}")
             self.narrator.detail("\n".join(f"│ {line}" for line in log_text.strip().splitlines()))
         with self.narrator.step("Merging the pull request") as found:
             outcome = merge_local_pull(self.services, ISSUE_ID)
             if outcome != "active":
                 raise DemoError(f"merging left the regression test {outcome}")
-            head = git(self.repo, "rev-parse", "main").strip()
-            found(f"Local PR #{test.pr_number} merged into main ({head[:7]}): the regression test is active")
+            head = git(self.repo, "rev-parse", branch).strip()
+            main = git(self.repo, "rev-parse", "main").strip()
+            found(f"Local PR #{test.pr_number} merged into main ({main[:7]}): the regression test is active")
         return head
 
-    def _test(self) -> Any:
+    def _test(self) -> RegressionTest | None:
         from triagebot.backfill.delivery import get_by_issue
 
         return get_by_issue(self.services.sessions, ISSUE_ID)
