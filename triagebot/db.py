@@ -50,7 +50,9 @@ def make_engine(url: str) -> Engine:
         def _begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front: concurrent writers queue on busy_timeout
             # instead of failing with "database is locked" when a reader upgrades to a writer.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Sessions opened with `reading()` only read, and WAL lets them run beside the writer.
+            readonly = conn.get_execution_options().get("triagebot_readonly")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         _SQLITE_WRITERS[engine] = threading.Lock()
         return engine
@@ -74,6 +76,19 @@ def transaction(sessions: SessionFactory) -> Iterator[Session]:
     lock = _SQLITE_WRITERS.get(engine) if isinstance(engine, Engine) else None
     with lock or nullcontext(), sessions() as session, session.begin():
         yield session
+
+
+@contextmanager
+def reading(sessions: SessionFactory) -> Iterator[Session]:
+    """Open a session for reads only: on SQLite it neither takes nor waits for the write lock."""
+    with sessions() as session:
+        session.connection(execution_options={"triagebot_readonly": True})
+        yield session
+
+
+def writer_limit(engine: Engine) -> int:
+    """How many threads may usefully write at once: one for SQLite (a single writer), more for PostgreSQL."""
+    return 1 if engine.dialect.name == "sqlite" else 8
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

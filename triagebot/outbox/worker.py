@@ -169,5 +169,6 @@ class Outbox:
             if not handled:
                 self._wakes[slow].wait(self.poll_seconds)
                 self._wakes[slow].clear()
-                # A short pause lets a burst of commits land first, so their edits coalesce into one.
-                self._stop.wait(0.05)
+                # A short pause lets a burst of commits land first, so their edits coalesce into one
+                # and a webhook storm does not turn into a claim query per webhook.
+                self._stop.wait(0.2)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 import logging
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction
+from triagebot.db import transaction, writer_limit
 from triagebot.errors import MalformedPayload, UnsupportedEvent
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
 from triagebot.settings import secret
@@ -25,6 +25,14 @@ def router(services: Services) -> APIRouter:
     """Build the Sentry webhook routes."""
     api = APIRouter()
     settings = services.settings
+    # Intake writes run on as many threads as the database can use; a crowd of threads queueing on
+    # SQLite's single writer only adds switching. The limiter is made lazily, inside the event loop.
+    limiter: list[CapacityLimiter] = []
+
+    async def accept(report: IssueReport, body: bytes) -> JSONResponse:
+        if not limiter:
+            limiter.append(CapacityLimiter(writer_limit(services.engine)))
+        return await to_thread.run_sync(_accept, services, report, body, limiter=limiter[0])
 
     @api.post("/webhooks/sentry", status_code=202)
     async def sentry_webhook(request: Request) -> JSONResponse:
@@ -49,7 +57,7 @@ def router(services: Services) -> APIRouter:
         except MalformedPayload as exc:
             services.metrics.webhook("sentry", "malformed")
             raise HTTPException(400, str(exc)) from None
-        return await run_in_threadpool(_accept, services, report, body)
+        return await accept(report, body)
 
     @api.post("/webhooks/sentry/legacy/{token}", status_code=202)
     async def sentry_legacy(token: str, request: Request) -> JSONResponse:
@@ -63,7 +71,7 @@ def router(services: Services) -> APIRouter:
         except MalformedPayload as exc:
             services.metrics.webhook("sentry", "malformed")
             raise HTTPException(400, str(exc)) from None
-        return await run_in_threadpool(_accept, services, report, body)
+        return await accept(report, body)
 
     return api
 
