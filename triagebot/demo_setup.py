@@ -21,7 +21,9 @@ from triagebot.settings import Settings
 
 MARKER = ".triagebot-demo"  # marks a work dir this command made, so a rerun may delete it
 REPO_NAME = "tinyshop"
-SAMPLE_FILES = ("server.py", "app.js", "page.html", "__main__.py")
+# Bundled file -> its path in the app's repository (the browser loads app.js from /static/app.js, so a
+# drafted spec's `covers.paths` names a file that exists there).
+SAMPLE_FILES = {"server.py": "server.py", "page.html": "page.html", "app.js": "static/app.js"}
 ISSUE_ID = "4200000001"
 SENTRY_HOST = "https://tinyshop.example.com"  # the host the bundled event was captured on
 CHANNEL = "triage"
@@ -71,8 +73,9 @@ def make_app_repo(path: Path) -> str:
     path.mkdir()
     git(path, "init", "--quiet", "--initial-branch=main")
     package = resources.files("triagebot.sampleapp")
-    for name in SAMPLE_FILES:
-        (path / name).write_bytes(package.joinpath(name).read_bytes())
+    for name, target in SAMPLE_FILES.items():
+        (path / target).parent.mkdir(parents=True, exist_ok=True)
+        (path / target).write_bytes(package.joinpath(name).read_bytes())
     (path / ".triagebot").mkdir()
     (path / ".triagebot" / "config.yml").write_text(REPO_CONFIG)
     (path / "README.md").write_text(

@@ -77,7 +77,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     ).stdout.split()
     assert f".triagebot/tests/sentry-{ISSUE_ID}.yml" in tree
     assert f"e2e/regressions/sentry-{ISSUE_ID}.spec.ts" in tree
-    assert {".triagebot/config.yml", "app.js", "page.html", "server.py"} <= set(tree)
+    assert {".triagebot/config.yml", "static/app.js", "page.html", "server.py"} <= set(tree)
 
 
 def test_demo_without_chromium_says_how_to_install_it(tmp_path: Path) -> None:
