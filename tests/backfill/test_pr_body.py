@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from triagebot.backfill import prs
+from triagebot.drafts.config import parse_config
 from triagebot.errors import BadInput
 from triagebot.triage.models import Issue
 
@@ -27,7 +28,7 @@ def hostile_issue() -> Issue:
 
 def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
     issue = hostile_issue()
-    draft = prs.build_draft(issue, prs.parse_config("drafts:\n  format: python\n  dir: tests/e2e\n"))
+    draft = prs.build_draft(issue, parse_config("drafts:\n  format: python\n  dir: tests/e2e\n"))
     body = prs.pr_body(issue, draft, thread_url="https://slack.com/archives/C0TRIAGE/p1700000000000001")
     headline = body.splitlines()[0]
     assert headline == (
@@ -48,9 +49,9 @@ def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
 
 
 def test_repo_config_is_read_and_a_bad_one_is_named() -> None:
-    assert prs.parse_config(None).format == "ts"
-    assert prs.parse_config("gate:\n  required: true\n").dir == "e2e/regressions"
+    assert parse_config(None).format == "ts"
+    assert parse_config("gate:\n  required: true\n").dir == "e2e/regressions"
     with pytest.raises(BadInput, match=r"\.triagebot/config\.yml: drafts\.format: "):
-        prs.parse_config("drafts:\n  format: ruby\n")
+        parse_config("drafts:\n  format: ruby\n")
     with pytest.raises(BadInput, match="no event to draft from; configure TRIAGEBOT_SENTRY_API_TOKEN"):
-        prs.build_draft(Issue(id="1", title="x"), prs.parse_config(None))
+        prs.build_draft(Issue(id="1", title="x"), parse_config(None))

@@ -10,6 +10,7 @@ from typing import Any
 from triagebot.backfill import prs, service
 from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
 from triagebot.db import SessionFactory, transaction, utcnow
+from triagebot.drafts.config import CONFIG_PATH, parse_config
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
 from triagebot.integrations.ports import Chat, CodeHost, PullRequest, SentryApi
 from triagebot.outbox import store
@@ -97,7 +98,7 @@ class BackfillDelivery:
         if not issue.latest_event:
             raise BadInput(prs.NO_EVENT)
         head = host.default_head(repo)
-        config = prs.parse_config(host.read_file(repo, prs.CONFIG_PATH, head.sha))
+        config = parse_config(host.read_file(repo, CONFIG_PATH, head.sha))
         draft = prs.build_draft(issue, config)
         existing = host.find_pull(repo, draft.branch)
         if existing is not None:

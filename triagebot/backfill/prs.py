@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-import yaml
-from pydantic import ValidationError
 from sqlmodel import col, select
 
 from triagebot.backfill import service
 from triagebot.backfill.models import PR_CLOSED, PR_OPEN, RegressionTest
 from triagebot.db import transaction
-from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, DraftConfig
+from triagebot.drafts.config import SPEC_DIR, DraftConfig
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
@@ -56,27 +54,6 @@ class Draft:
     def branch(self) -> str:
         """The pull request's branch: one per Sentry issue, so clicking again finds it."""
         return f"{service.BRANCH_PREFIX}{self.spec.id}"
-
-
-def parse_config(text: str | None) -> DraftConfig:
-    """Read the `drafts` section of a `.triagebot/config.yml` text (defaults when absent)."""
-    if text is None:
-        return DraftConfig()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{CONFIG_PATH}: cannot be read as YAML: {exc}") from None
-    section = data.get("drafts") if isinstance(data, dict) else None
-    if section is None:
-        return DraftConfig()
-    if not isinstance(section, dict):
-        raise BadInput(f"{CONFIG_PATH}: drafts: must be a mapping")
-    try:
-        return DraftConfig.model_validate(section)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in ("drafts", *first["loc"]))
-        raise BadInput(f"{CONFIG_PATH}: {field}: {first['msg']}") from None
 
 
 def build_draft(issue: Issue, config: DraftConfig) -> Draft:

@@ -49,19 +49,30 @@ def load_config(repo_root: Path | None) -> DraftConfig:
         return DraftConfig()
     path = repo_root / CONFIG_PATH
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return DraftConfig()
-    except (OSError, yaml.YAMLError) as exc:
-        raise BadInput(f"{path}: cannot be read as YAML: {exc}") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str | None, *, source: str = CONFIG_PATH) -> DraftConfig:
+    """Read the `drafts` section of a config file's text (defaults when absent); errors name `source`."""
+    if text is None:
+        return DraftConfig()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{source}: cannot be read as YAML: {exc}") from None
     section = data.get("drafts") if isinstance(data, dict) else None
     if section is None:
         return DraftConfig()
     if not isinstance(section, dict):
-        raise BadInput(f"{path}: drafts: must be a mapping")
+        raise BadInput(f"{source}: drafts: must be a mapping")
     try:
         return DraftConfig.model_validate(section)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in ("drafts", *first["loc"]))
-        raise BadInput(f"{path}: {field}: {first['msg']}") from None
+        raise BadInput(f"{source}: {field}: {first['msg']}") from None
