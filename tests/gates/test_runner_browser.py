@@ -106,3 +106,16 @@ def test_fixed_build_passes_and_reports_flaky(fixed_app: SampleApp, settings: Se
         for p in Path(settings.data_dir).rglob("*.*")
     )
     assert kept == [Path("flaky/attempt-1-screenshot.png"), Path("flaky/attempt-1-trace.zip")]
+
+
+def test_a_late_server_error_is_caught_in_every_spec(buggy_app: SampleApp, settings: Settings) -> None:
+    """The order's 500 arrives after the last click returned; settling waits for it in every spec."""
+    specs = [order_ui_spec(f"order-ui-{n}") for n in range(6)]
+    options = GateOptions.from_settings(settings, concurrency=6, retries=0)
+
+    gate = run_gate(specs, base_url=buggy_app.url, settings=settings, options=options)
+
+    for result in gate.results:
+        failure = result.failure
+        assert result.status == "failed" and failure is not None, result.spec_id
+        assert [(r.method, r.status) for r in failure.evidence.failed_responses] == [("POST", 500)]

@@ -13,7 +13,9 @@ on the origin and never follow redirects.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -60,6 +62,13 @@ UNSAFE_HEADERS = {
 # Pages Chromium shows by itself (blank tab, its own error page for a refused navigation).
 INTERNAL_PAGES = ("about:blank", "chrome-error://")
 EVIDENCE_TIMEOUT_MS = 5_000
+# After the last step, the page counts as settled once it has been quiet this long: no request in
+# flight, none started or ended, and the step itself over. The step counts because a request the
+# last click starts reaches us only once Chromium's network layer has it, which can be after the
+# click returned; Playwright's `networkidle` (500 ms from the last request) misses those when the
+# page was already idle, so a late 500 or page error went unseen now and then.
+SETTLE_QUIET_MS = 250
+_SETTLE_POLL_S = 0.025
 _BLOCKED_BY_US = "net::ERR_BLOCKED_BY_CLIENT"
 
 
@@ -140,6 +149,8 @@ class PlaywrightPage:
         self.observations = Observations()
         self._page: Page | None = None
         self._tracing = False
+        self._in_flight: set[PWRequest] = set()
+        self._last_network = time.monotonic()
 
     @property
     def page(self) -> Page:
@@ -152,6 +163,8 @@ class PlaywrightPage:
         self.context.set_default_navigation_timeout(self.timeout)
         await self.context.route("**/*", self._route)
         await self.context.route_web_socket(re.compile(".*"), self._route_web_socket)
+        self.context.on("request", self._on_request)
+        self.context.on("requestfinished", self._on_request_finished)
         self.context.on("response", self._on_response)
         self.context.on("requestfailed", self._on_request_failed)
         self.context.on("page", self._watch)
@@ -203,6 +216,14 @@ class PlaywrightPage:
         if message.type == "error":
             self.observations.console_errors.append(message.text)
 
+    def _on_request(self, request: PWRequest) -> None:
+        self._in_flight.add(request)
+        self._last_network = time.monotonic()
+
+    def _on_request_finished(self, request: PWRequest) -> None:
+        self._in_flight.discard(request)
+        self._last_network = time.monotonic()
+
     def _on_response(self, response: PWResponse) -> None:
         if response.status >= 500 and origin_of(response.url) == self.origin:
             seen = ResponseSeen(
@@ -211,6 +232,8 @@ class PlaywrightPage:
             self.observations.server_errors.append(seen)
 
     def _on_request_failed(self, request: PWRequest) -> None:
+        self._in_flight.discard(request)
+        self._last_network = time.monotonic()
         error = request.failure or "failed"
         if _BLOCKED_BY_US not in error:
             seen = ResponseSeen(request.method, request.url, None, error=error, step=self.observations.step)
@@ -269,9 +292,17 @@ class PlaywrightPage:
         return FetchResult(status=response.status, text=text[:2000])
 
     async def settle(self, timeout_ms: int) -> None:
-        # A page that keeps polling never goes idle; the bound is the point.
+        """Wait for `load`, then for SETTLE_QUIET_MS without a request in flight; `timeout_ms` at most."""
+        started = time.monotonic()
+        deadline = started + timeout_ms / 1000
         with suppress(PlaywrightError):
-            await self.page.wait_for_load_state("networkidle", timeout=timeout_ms)
+            await self.page.wait_for_load_state("load", timeout=timeout_ms)
+        # A page that keeps polling never goes quiet; the bound is the point.
+        quiet = SETTLE_QUIET_MS / 1000
+        while (now := time.monotonic()) < deadline:
+            if not self._in_flight and now - max(self._last_network, started) >= quiet:
+                return
+            await asyncio.sleep(_SETTLE_POLL_S)
 
     async def body_text(self) -> str:
         return str(await _act(self.page.locator("body").inner_text()))
