@@ -1,21 +1,25 @@
 """`python -m bench.gate`: a 20-spec gate against the local sample app, parallel vs one at a time.
 
 Every spec opens the cart, applies a coupon and calls `/api/slow?ms=N`, with N varied so specs take
-different times. In the same run it measures the whole gate at the configured concurrency, each
-spec's own duration when run alone (concurrency 1, the same browser), their sum, and the longest.
+different times. Each round measures, in the same run: each spec's own duration when run alone
+(concurrency 1, the same browser), their sum and the longest, then the whole gate at the default
+concurrency (settings), at the automatic one and at any `--concurrency` given. It prints the load
+average too: on a shared machine the figures mean little without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from triagebot.drafts.spec import Spec, parse_spec
 from triagebot.gates.models import GateResult
-from triagebot.gates.runner import GateOptions, run_gate
+from triagebot.gates.runner import GateOptions, auto_concurrency, run_gate
 from triagebot.sampleapp import serve_sample_app
 from triagebot.settings import Settings
 
@@ -46,8 +50,10 @@ def bench_spec(index: int) -> Spec:
     )
 
 
-def _gate(specs: list[Spec], url: str, settings: Settings, concurrency: int) -> tuple[GateResult, float]:
-    options = GateOptions.from_settings(settings, concurrency=concurrency, retries=0)
+def _gate(
+    specs: list[Spec], url: str, settings: Settings, concurrency: int | None
+) -> tuple[GateResult, float]:
+    options = replace(GateOptions.from_settings(settings, retries=0), concurrency=concurrency)
     clock = time.perf_counter()
     result = run_gate(specs, base_url=url, settings=settings, options=options)
     elapsed = time.perf_counter() - clock
@@ -56,21 +62,27 @@ def _gate(specs: list[Spec], url: str, settings: Settings, concurrency: int) -> 
     return result, elapsed
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print a table."""
-    parser = argparse.ArgumentParser(prog="python -m bench.gate", description=__doc__)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
-    args = parser.parse_args(argv)
+def _load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def measure(url: str, settings: Settings, extra: list[int]) -> None:
+    """One round: every spec alone (one at a time, one browser), then the whole gate at each setting."""
     specs = [bench_spec(i) for i in range(SPECS)]
-    with serve_sample_app("fixed") as app, tempfile.TemporaryDirectory() as data:
-        settings = Settings(_env_file=None, preview_hosts=["127.0.0.1"], data_dir=Path(data))  # type: ignore[call-arg]
-        _gate(specs[:1], app.url, settings, 1)  # warm-up: first launch pays for disk caches
-        alone, sequential_wall = _gate(specs, app.url, settings, 1)
-        durations = [r.duration_ms / 1000 for r in alone.results]
-        rows = [(f"gate, concurrency {n}", _gate(specs, app.url, settings, n)[1]) for n in args.concurrency]
+    load_before = _load()
+    alone, sequential_wall = _gate(specs, url, settings, 1)
+    durations = [r.duration_ms / 1000 for r in alone.results]
+    default = settings.gate_concurrency
+    rows = [(f"gate, default concurrency ({default or 'auto'})", _gate(specs, url, settings, default)[1])]
+    if default is not None:
+        rows.append(
+            (f"gate, auto concurrency ({auto_concurrency(SPECS)})", _gate(specs, url, settings, None)[1])
+        )
+    rows += [(f"gate, concurrency {n}", _gate(specs, url, settings, n)[1]) for n in extra]
     longest, total = max(durations), sum(durations)
-    print(f"{SPECS} specs against Tiny Shop; spec durations {min(durations):.2f}s to {longest:.2f}s\n")
-    print(f"{'measure':<28}{'seconds':>9}{'x longest':>11}{'x sum':>8}")
+    print(f"load average (1/5/15 min) before {load_before}, after {_load()}; {os.cpu_count()} cores")
+    print(f"spec durations alone {min(durations):.2f}s to {longest:.2f}s\n")
+    print(f"{'measure':<34}{'seconds':>9}{'x longest':>11}{'x sum':>8}")
     table = [
         ("longest single spec", longest),
         ("sum of single specs", total),
@@ -78,8 +90,24 @@ def main(argv: list[str] | None = None) -> int:
         *rows,
     ]
     for name, seconds in table:
-        print(f"{name:<28}{seconds:>9.2f}{seconds / longest:>11.2f}{seconds / total:>8.2f}")
-    print("\nGate wall times include launching Chromium once (about a second).")
+        print(f"{name:<34}{seconds:>9.2f}{seconds / longest:>11.2f}{seconds / total:>8.2f}")
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table per round."""
+    parser = argparse.ArgumentParser(prog="python -m bench.gate", description=__doc__)
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[], help="more settings to measure")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args(argv)
+    with serve_sample_app("fixed") as app, tempfile.TemporaryDirectory() as data:
+        settings = Settings(_env_file=None, preview_hosts=["127.0.0.1"], data_dir=Path(data))  # type: ignore[call-arg]
+        _gate([bench_spec(0)], app.url, settings, 1)  # warm-up: first launch pays for disk caches
+        print(f"{SPECS} specs against Tiny Shop\n")
+        for number in range(1, args.rounds + 1):
+            print(f"round {number}")
+            measure(app.url, settings, args.concurrency)
+    print("Gate wall times include launching Chromium once; a single spec's time does not.")
     return 0
 
 

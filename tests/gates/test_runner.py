@@ -16,7 +16,7 @@ from tests.gates.helpers import make_spec
 from triagebot.drafts.spec import Locator
 from triagebot.errors import RefusedHost
 from triagebot.gates.ports import BrowserActionError, FetchResult, Observations, PageErrorSeen
-from triagebot.gates.runner import GateOptions, page_error_matches, run_gate
+from triagebot.gates.runner import GateOptions, auto_concurrency, page_error_matches, run_gate
 from triagebot.sampleapp import verify_setup_request
 from triagebot.settings import Settings
 
@@ -123,6 +123,17 @@ def test_runs_specs_concurrently_up_to_the_limit(settings: Settings) -> None:
     assert gate.verdict == "passed" and browser.launched_for == [BASE]
     assert browser.peak == 3 and browser.pages == 6
     assert [r.spec_id for r in gate.results] == [f"s{i}" for i in range(6)]
+
+
+def test_unset_concurrency_runs_every_spec_at_once_up_to_a_bound_from_the_cores(settings: Settings) -> None:
+    browser = FakeBrowser(delay=0.01)
+    specs = [make_spec(f"s{i}") for i in range(6)]
+
+    gate = run_gate(specs, base_url=BASE, settings=settings, options=GateOptions(), launcher=browser)
+
+    assert gate.verdict == "passed" and browser.peak == 6 and browser.pages == 6
+    assert [auto_concurrency(n, cpus=2) for n in (0, 1, 6, 16, 40)] == [1, 1, 6, 16, 16]
+    assert auto_concurrency(100, cpus=64) == 32
 
 
 def test_fails_then_passes_is_flaky_and_does_not_gate(settings: Settings) -> None:

@@ -9,6 +9,7 @@ cookies, storage and routes never leak between specs.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -44,6 +45,10 @@ from triagebot.gates.steps import describe_step
 from triagebot.settings import Settings, secret
 
 START_STEP = -1  # step_index of the spec's `start` navigation
+# A spec spends most of its time waiting on the preview, so specs at once can far outnumber cores;
+# past about eight per core Chromium's own work (renderer start, layout) saturates them.
+SPECS_PER_CORE = 8
+MAX_AUTO_CONCURRENCY = 32
 SERVER_ERROR = 500
 
 
@@ -52,7 +57,7 @@ class GateOptions:
     """How a gate runs; `from_settings` fills it from TRIAGEBOT_* settings."""
 
     data_dir: Path = Path(".triagebot-data")
-    concurrency: int = 4
+    concurrency: int | None = None  # None: from the machine and the number of specs (auto_concurrency)
     step_timeout_ms: int = 10_000
     spec_timeout_ms: int = 60_000
     retries: int = 1  # a spec that fails and then passes on a retry is flaky
@@ -115,6 +120,12 @@ class _Cursor:
         return seen_at, self.described.get(seen_at, self.step)
 
 
+def auto_concurrency(specs: int, cpus: int | None = None) -> int:
+    """How many specs to run at once when not configured: every spec, up to a bound from the cores."""
+    cores = cpus or os.cpu_count() or 1
+    return max(1, min(specs, SPECS_PER_CORE * cores, MAX_AUTO_CONCURRENCY))
+
+
 def new_run_id() -> str:
     """Return a sortable, path-safe id for a gate run."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
@@ -175,6 +186,8 @@ async def run_gate_async(
     started_at, clock = datetime.now(UTC), time.monotonic()
     evidence_root = options.data_dir / "evidence" / run_id
     results: list[SpecResult] = []
+    if options.concurrency is None:
+        options = replace(options, concurrency=auto_concurrency(len(specs)))
     if specs:
         async with launcher.launch(origin=origin) as browser:
             runner = _Runner(browser, origin, run_id, options, evidence_root, set(quarantine), progress)
@@ -209,7 +222,7 @@ class _Runner:
     ) -> None:
         self.browser, self.origin, self.run_id, self.options = browser, origin, run_id, options
         self.evidence_root, self.quarantine, self.progress = evidence_root, quarantine, progress
-        self.slots = asyncio.Semaphore(max(1, options.concurrency))
+        self.slots = asyncio.Semaphore(max(1, options.concurrency or 1))
 
     def _emit(self, event: ProgressEvent) -> None:
         if self.progress is not None:
