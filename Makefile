@@ -42,7 +42,7 @@ bench: $(STAMP) chromium
 	$(BIN)/python -m bench.coverage
 
 clean:
-	rm -rf $(VENV) .triagebot-data
+	rm -rf $(VENV) .triagebot-data .triagebot-demo
 
 # Until the first release the schema lives in one initial migration, regenerated from the models.
 migration: $(STAMP)

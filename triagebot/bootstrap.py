@@ -16,11 +16,11 @@ from triagebot.integrations.localrepo import LocalRepoHost
 from triagebot.integrations.ports import Chat, CodeHost, SentryApi
 from triagebot.integrations.sentry.api import SentryClient
 from triagebot.integrations.slack import SlackChat
+from triagebot.jobs.digest import register_delivery as register_digest_delivery
 from triagebot.metrics import Metrics
 from triagebot.outbox.models import PENDING, OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings, secret
-from triagebot.jobs.digest import register_delivery as register_digest_delivery
 from triagebot.slackbot.command_respond import RESPOND, ResponseDelivery
 from triagebot.triage.delivery import ThreadDelivery
 from triagebot.triage.models import Issue
@@ -157,7 +157,11 @@ def wire_gates(services: Services, *, launcher: Any = None) -> None:
         return getattr(services, "code_host", None) or services.extras.get("code_host")
 
     gates = GateDelivery(
-        sessions=services.sessions, settings=services.settings, code_host=code_host, launcher=launcher
+        sessions=services.sessions,
+        settings=services.settings,
+        code_host=code_host,
+        launcher=launcher,
+        on_finished=services.metrics.gate,
     )
     gates.register(services.outbox)
     services.threads.decorators.append(flag_notice)

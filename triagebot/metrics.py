@@ -53,6 +53,10 @@ class Metrics:
         """Count one outbox delivery attempt."""
         self.deliveries.labels(kind, result).inc()
 
+    def gate(self, verdict: str, seconds: float) -> None:
+        """Record one finished gate run."""
+        self.gate_seconds.labels(verdict).observe(seconds)
+
     def watch_outbox(self, probe: Callable[[], tuple[int, float]]) -> None:
         """Export outbox depth and oldest age, read by `probe` at scrape time."""
         self.registry.register(_OutboxCollector(probe))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class GateDelivery:
     code_host: Callable[[], Any]  # returns the CodeHost (GitHub or local repo), or None when none is set up
     launcher: BrowserLauncher | None = None  # None: the runner's default (Playwright)
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    on_finished: Callable[[str, float], None] | None = None  # (verdict, seconds), for metrics
 
     def register(self, outbox: Outbox) -> None:
         """Route this flow's outbox kinds to their handlers."""
@@ -103,6 +105,7 @@ class GateDelivery:
             )
         result: GateResult | None = None
         error: str | None = None
+        began = time.monotonic()
         try:
             with self._heartbeat(message):
                 result = run_gate(
@@ -124,6 +127,8 @@ class GateDelivery:
         if result is not None and verdict == FAILED and _unreachable(result):
             verdict, error = ERROR, f"the preview at {preview} is unreachable"
         self._finish(gate_id, result=result, verdict=verdict, error=error, spec_errors=loaded.errors)
+        if self.on_finished:
+            self.on_finished(verdict, time.monotonic() - began)
 
     def _specs(self, message: OutboxMessage, gate_id: int, repo: str, sha: str) -> LoadedSpecs | None:
         """Read the commit's specs; after repeated code host trouble, finish the gate as an error."""

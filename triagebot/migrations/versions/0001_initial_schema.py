@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:14:56.166445
+Create Date: 2026-11-26 07:55:18.729235
 
 """
 
@@ -156,7 +156,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("issues", schema=None) as batch_op:
-        batch_op.create_index("ix_issues_last_seen", ["last_seen", "event_count", "user_count"], unique=False)
+        batch_op.create_index(
+            "ix_issues_coverage",
+            ["last_seen", "event_count", "user_count", "id", "wont_test_reason", "project_slug"],
+            unique=False,
+        )
         batch_op.create_index("ix_issues_project_status", ["project_slug", "status"], unique=False)
 
     op.create_table(
@@ -321,7 +325,7 @@ def downgrade() -> None:
     op.drop_table("leases")
     with op.batch_alter_table("issues", schema=None) as batch_op:
         batch_op.drop_index("ix_issues_project_status")
-        batch_op.drop_index("ix_issues_last_seen")
+        batch_op.drop_index("ix_issues_coverage")
 
     op.drop_table("issues")
     with op.batch_alter_table("gate_runs", schema=None) as batch_op:
