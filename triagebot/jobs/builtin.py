@@ -38,5 +38,6 @@ def pr_sync(services: Services) -> str:
     """Ask the code host about every open or closed draft PR and apply merges and closes."""
     return sync_open_pulls(services)
 
+
 # The coverage flow's jobs register themselves on import.
 from triagebot.jobs import cleanup, digest, reminders  # noqa: E402, F401
