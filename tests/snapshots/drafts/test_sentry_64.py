@@ -1,16 +1,17 @@
 """Regression test drafted by triagebot from a Sentry issue.
 
 The spec in .triagebot/tests/sentry-64.yml
-is the source of truth; this file is for people and their own CI. Run it with pytest-playwright against the app under test: --base-url URL or BASE_URL.
+is the source of truth; this file is for people and their own CI. Run it with
+pytest-playwright against the app under test: --base-url URL or BASE_URL.
 """
 
 from __future__ import annotations
 
 import os
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import pytest
-from playwright.sync_api import Playwright, expect
+from playwright.sync_api import Playwright
 
 SENTRY = {
     "issue_id": "64",

@@ -1,16 +1,18 @@
 """Regression test drafted by triagebot from a Sentry issue.
 
 The spec in .triagebot/tests/sentry-event-5c0a7e1d2b9f.yml
-is the source of truth; this file is for people and their own CI. Run it with pytest-playwright against the app under test: --base-url URL or BASE_URL.
+is the source of truth; this file is for people and their own CI. Run it with
+pytest-playwright against the app under test: --base-url URL or BASE_URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from playwright.sync_api import Error, Page, Playwright, Response, expect
+from playwright.sync_api import Error, Page, Response, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 SENTRY = {
@@ -62,10 +64,8 @@ def test_regression_sentry_event_5c0a7e1d2b9f(page: Page, base_url: str | None) 
     page.get_by_role("button", name="Apply coupon").first.click()
 
     # Let late requests and rendering finish before judging; a busy page simply moves on.
-    try:
+    with contextlib.suppress(PlaywrightTimeoutError):
         page.wait_for_load_state("networkidle", timeout=5_000)
-    except PlaywrightTimeoutError:
-        pass
 
     sentry_like = [f"{e.name}: {e.message}" for e in page_errors if _matches_sentry_error(e)]
     assert sentry_like == [], "the Sentry exception must not be thrown again"
