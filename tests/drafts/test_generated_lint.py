@@ -14,8 +14,9 @@ def test_rendered_python_drafts_pass_ruff() -> None:
     files = sorted(SNAPSHOTS.glob("test_*.py"))
     assert files, "no rendered Python drafts to check"
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
+    rules = ["--select", "F,E,W,I,UP,SIM,B", "--line-length", "110"]
     result = subprocess.run(
-        [ruff, "check", "--isolated", "--select", "F,E,W,I,UP,SIM,B", "--line-length", "110", *map(str, files)],
+        [ruff, "check", "--isolated", *rules, *map(str, files)],
         capture_output=True,
         text=True,
         check=False,
