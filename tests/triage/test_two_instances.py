@@ -1,4 +1,5 @@
-"""Two `triagebot serve` processes on one PostgreSQL: one thread per issue, every row delivered once."""
+"""Two `triagebot serve` processes on one PostgreSQL under a webhook storm and concurrent clicks:
+one thread per issue, one pull request per issue, every outbox row delivered once, one scheduler."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from copy import deepcopy
+from urllib.parse import urlencode
 
 import httpx
 import psycopg
 import pytest
 
 from tests.conftest import FIXTURES, create_pg_database
+from tests.support.fake_github import FakeGitHub
 from tests.support.fake_slack import FakeSlack
-from tests.support.signing import SENTRY_SECRET, compact, sentry_headers
+from tests.support.signing import SENTRY_SECRET, SLACK_SECRET, compact, sentry_headers, slack_headers
 from triagebot.db import migrate
+from triagebot.slackbot import ids
 
 pytestmark = pytest.mark.postgres
 
@@ -32,7 +36,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def two_instances(fake_slack: FakeSlack) -> Iterator[tuple[list[str], str]]:
+def fake_github() -> Iterator[FakeGitHub]:
+    github = FakeGitHub()
+    yield github
+    github.stop()
+
+
+@pytest.fixture
+def two_instances(fake_slack: FakeSlack, fake_github: FakeGitHub) -> Iterator[tuple[list[str], str]]:
     url, drop = create_pg_database()
     migrate(url)
     env = {
@@ -43,6 +54,10 @@ def two_instances(fake_slack: FakeSlack) -> Iterator[tuple[list[str], str]]:
         "TRIAGEBOT_SLACK_API_URL": fake_slack.base_url,
         "TRIAGEBOT_SLACK_CHANNEL": "C0TRIAGE",
         "TRIAGEBOT_SLACK_INTERVAL_SECONDS": "0",
+        "TRIAGEBOT_SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "TRIAGEBOT_GITHUB_TOKEN": "ghp_test",
+        "TRIAGEBOT_GITHUB_API_URL": fake_github.url,
+        "TRIAGEBOT_GITHUB_REPO": "acme/shop",
     }
     ports = [free_port(), free_port()]
     procs = [
@@ -75,8 +90,49 @@ def two_instances(fake_slack: FakeSlack) -> Iterator[tuple[list[str], str]]:
         drop()
 
 
+def wait_for_outbox(url: str) -> None:
+    """Wait until every outbox row is delivered; fail listing the rows that are not."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with psycopg.connect(url) as conn:
+            pending = conn.execute("SELECT count(*) FROM outbox WHERE status <> 'done'").fetchone()
+        if pending == (0,):
+            return
+        time.sleep(0.3)
+    with psycopg.connect(url) as conn:
+        stuck = conn.execute(
+            "SELECT id, kind, status, last_error FROM outbox WHERE status <> 'done'"
+        ).fetchall()
+    assert stuck == []
+
+
+def click_body(issue_id: str, user: str) -> bytes:
+    payload = json.loads((FIXTURES / "slack" / "block_actions_button_click.json").read_text())
+    payload["user"]["id"] = user
+    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TRIAGE"
+    payload["actions"][0].update(action_id=ids.CREATE_TEST, value=issue_id)
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def in_parallel(calls: list[tuple[str, bytes, dict[str, str]]]) -> list[str]:
+    """POST every (url, body, headers) at once; return the failures."""
+    failures: list[str] = []
+
+    def post(url: str, body: bytes, headers: dict[str, str]) -> None:
+        response = httpx.post(url, content=body, headers=headers, timeout=30)
+        if response.status_code not in (200, 202):
+            failures.append(f"{url} {response.status_code} {response.text}")
+
+    threads = [threading.Thread(target=post, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
 def test_two_processes_share_the_work_without_double_posting(
-    two_instances: tuple[list[str], str], fake_slack: FakeSlack
+    two_instances: tuple[list[str], str], fake_slack: FakeSlack, fake_github: FakeGitHub
 ) -> None:
     bases, url = two_instances
     created = json.loads((FIXTURES / "sentry" / "issue.created.json").read_text())
@@ -86,42 +142,18 @@ def test_two_processes_share_the_work_without_double_posting(
         for copy in range(3):  # the same issue.created delivered three times, to both instances
             payload = deepcopy(created)
             payload["data"]["issue"]["id"] = f"9000{issue}"
+            payload["data"]["issue"]["shortId"] = f"SHOP-{issue}"
             requests.append(("issue", compact(payload)))
             event = deepcopy(error)
             event["data"]["error"]["issue_id"] = f"9000{issue}"
             event["data"]["error"]["event_id"] = f"{issue:016x}{copy:016x}"
             requests.append(("error", compact(event)))
-    failures: list[str] = []
-
-    def fire(n: int, resource: str, body: bytes) -> None:
-        response = httpx.post(
-            bases[n % 2] + "/webhooks/sentry",
-            content=body,
-            headers=sentry_headers(resource, body),
-            timeout=30,
-        )
-        if response.status_code != 202:
-            failures.append(f"{response.status_code} {response.text}")
-
-    threads = [threading.Thread(target=fire, args=(n, *req)) for n, req in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with psycopg.connect(url) as conn:
-            pending = conn.execute("SELECT count(*) FROM outbox WHERE status <> 'done'").fetchone()
-        if pending == (0,):
-            break
-        time.sleep(0.3)
-    with psycopg.connect(url) as conn:
-        stuck = conn.execute(
-            "SELECT id, kind, status, last_error FROM outbox WHERE status <> 'done'"
-        ).fetchall()
-    assert stuck == []
+    webhooks = [
+        (bases[n % 2] + "/webhooks/sentry", body, sentry_headers(resource, body))
+        for n, (resource, body) in enumerate(requests)
+    ]
+    assert in_parallel(webhooks) == []
+    wait_for_outbox(url)
     roots = [call for call in fake_slack.of("chat.postMessage") if "thread_ts" not in call.args]
     assert len(roots) == 6
     with psycopg.connect(url) as conn:
@@ -134,3 +166,15 @@ def test_two_processes_share_the_work_without_double_posting(
     edits = Counter(json.dumps(call.args["blocks"][0]) for call in fake_slack.of("chat.update"))
     assert all(count == 1 for count in edits.values())
     assert len(workers) >= 1 and len(leaders) == 1
+
+    # Two people click Create regression test on every issue at once, one through each instance.
+    clicks = []
+    for issue in range(6):
+        for n, user in enumerate(("U111", "U222")):
+            body = click_body(f"9000{issue}", user)
+            clicks.append((bases[(issue + n) % 2] + "/slack/events", body, slack_headers(body)))
+    assert in_parallel(clicks) == []
+    wait_for_outbox(url)
+    pulls = fake_github.repos["acme/shop"].pulls
+    assert sorted(pull["head"]["ref"] for pull in pulls) == [f"triagebot/shop-{n}" for n in range(6)]
+    assert len(fake_github.of("POST", "/git/refs")) == 6
