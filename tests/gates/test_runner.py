@@ -132,8 +132,8 @@ def test_unset_concurrency_runs_every_spec_at_once_up_to_a_bound_from_the_cores(
     gate = run_gate(specs, base_url=BASE, settings=settings, options=GateOptions(), launcher=browser)
 
     assert gate.verdict == "passed" and browser.peak == 6 and browser.pages == 6
-    assert [auto_concurrency(n, cpus=2) for n in (0, 1, 6, 16, 40)] == [1, 1, 6, 16, 16]
-    assert auto_concurrency(100, cpus=64) == 32
+    assert [auto_concurrency(n, cpus=1) for n in (0, 1, 6, 20, 40)] == [1, 1, 6, 16, 16]
+    assert auto_concurrency(20, cpus=2) == 20 and auto_concurrency(100, cpus=64) == 32
 
 
 def test_fails_then_passes_is_flaky_and_does_not_gate(settings: Settings) -> None:
