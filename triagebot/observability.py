@@ -17,6 +17,8 @@ SECRET_WORDS = ["token", "secret", "signature", "authorization", "private_key", 
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr in one readable line per record."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of every job at INFO; our job wrapper already says what each did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def setup_sentry(settings: Settings) -> bool:
