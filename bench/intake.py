@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="triagebot worker processes (PostgreSQL)")
     args = parser.parse_args()
 
     slack = FakeSlack()
@@ -190,6 +191,7 @@ def main() -> None:
         "TRIAGEBOT_SCHEDULER_ENABLED": "false",
     }
     bare_port, bot_port = free_port(), free_port()
+    bare_workers = ["--workers", str(args.workers)] if args.workers > 1 else []
     uvicorn = [
         sys.executable,
         "-m",
@@ -202,12 +204,13 @@ def main() -> None:
     ]
     servers = {
         "bare FastAPI": (
-            start([*uvicorn, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port),
+            start([*uvicorn, *bare_workers, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port),
             bare_port,
         ),
         "triagebot": (
             start(
-                [sys.executable, "-m", "triagebot", "serve", "--no-migrate", "--port", str(bot_port)],
+                [sys.executable, "-m", "triagebot", "serve", "--no-migrate", "--port", str(bot_port)]
+                + (["--workers", str(args.workers)] if args.workers > 1 else []),
                 env,
                 bot_port,
             ),

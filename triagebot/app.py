@@ -50,3 +50,15 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"detail": f"{where}: {first['msg']}"}, status_code=400)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Build the app from the environment's settings (uvicorn's factory for `serve --workers N`)."""
+    from triagebot.bootstrap import build_services
+    from triagebot.observability import setup_logging, setup_sentry
+    from triagebot.settings import Settings
+
+    settings = Settings()
+    setup_logging()
+    setup_sentry(settings)
+    return create_app(build_services(settings))

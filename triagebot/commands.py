@@ -21,6 +21,12 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations at start")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (PostgreSQL only; one per core is a good start)",
+    )
     serve.set_defaults(run=run_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
@@ -53,9 +59,17 @@ def run_serve(args: argparse.Namespace) -> int:
     setup_sentry(settings)
     if not args.no_migrate:
         migrate(settings.database_url)
-    app = create_app(build_services(settings))
     # Access logs are off: the legacy Sentry URL carries its token in the path.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False, "log_level": "info"}
+    if args.workers > 1:
+        if settings.database_url.startswith("sqlite"):
+            print("triagebot serve: --workers needs PostgreSQL (SQLite has one writer)", file=sys.stderr)
+            return 2
+        # Each worker process builds its own services; the outbox and the scheduler lease are
+        # already safe across processes, exactly as across machines.
+        uvicorn.run("triagebot.app:app_from_environment", factory=True, workers=args.workers, **options)
+        return 0
+    uvicorn.run(create_app(build_services(settings)), **options)
     return 0
 
 

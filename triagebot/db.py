@@ -56,6 +56,8 @@ def make_engine(url: str) -> Engine:
 
         _SQLITE_WRITERS[engine] = threading.Lock()
         return engine
+    # pre_ping costs a round trip per checkout, but without it the first webhook after a database
+    # restart would fail on a dead pooled connection, and Sentry does not retry.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
@@ -87,8 +89,9 @@ def reading(sessions: SessionFactory) -> Iterator[Session]:
 
 
 def writer_limit(engine: Engine) -> int:
-    """How many threads may usefully write at once: one for SQLite (a single writer), more for PostgreSQL."""
-    return 1 if engine.dialect.name == "sqlite" else 8
+    """How many threads may usefully write at once: one for SQLite (a single writer), a few for PostgreSQL
+    (they overlap network waits; more only fight over the GIL)."""
+    return 1 if engine.dialect.name == "sqlite" else 4
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
