@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Chromium: Playwright's own browser where it can be downloaded, else Debian's package.
-chromium:
+# Chromium: TRIAGEBOT_CHROMIUM_PATH, the system's, or Playwright's own; when none is found, Debian's
+# chromium package where apt-get exists (as root), else Playwright's download.
+chromium: $(STAMP)
 	@$(BIN)/python -m triagebot.browser_setup || { \
-	  echo "installing Debian's chromium package"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium package"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else \
+	    echo "installing Playwright's Chromium"; $(BIN)/playwright install chromium; \
+	  fi; \
 	  $(BIN)/python -m triagebot.browser_setup; }
 
 test: $(STAMP) chromium
