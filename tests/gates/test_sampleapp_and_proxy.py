@@ -101,3 +101,23 @@ def test_egress_proxy_forwards_only_to_the_preview(fixed_app: SampleApp, outside
         and spoofed.startswith(b"HTTP/1.1 403")
     )
     assert outsider.requests == []
+
+
+def test_egress_proxy_answers_502_when_the_preview_is_unreachable() -> None:
+    async def scenario() -> tuple[bytes, bytes]:
+        unresolvable = EgressProxy("http://preview.invalid")
+        closed_port = EgressProxy("http://127.0.0.1:9")  # discard port: nothing listens here
+        for proxy in (unresolvable, closed_port):
+            await proxy.start()
+        try:
+            return (
+                await _raw(unresolvable.url, b"GET http://preview.invalid/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+                await _raw(closed_port.url, b"GET http://127.0.0.1:9/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+            )
+        finally:
+            for proxy in (unresolvable, closed_port):
+                await proxy.stop()
+
+    for answer in asyncio.run(scenario()):
+        assert answer.startswith(b"HTTP/1.1 502 Bad Gateway")
+        assert b"the preview is unreachable" in answer

@@ -82,7 +82,9 @@ class EgressProxy:
                 writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 await writer.drain()
                 return
-            upstream = await self._connect()
+            upstream = await self._upstream(writer)
+            if upstream is None:
+                return
             writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             await _pipe_both(reader, writer, *upstream)
             return
@@ -101,7 +103,10 @@ class EgressProxy:
         headers = [line for line in header_lines if line and line.split(":", 1)[0].lower() not in HOP_BY_HOP]
         # One request per upstream connection: the upstream closes after answering, and so do we, so
         # a reused client connection can never carry a second request past this check.
-        upstream_reader, upstream_writer = await self._connect()
+        upstream = await self._upstream(writer)
+        if upstream is None:
+            return
+        upstream_reader, upstream_writer = upstream
         upstream_writer.write(
             f"{method} {path} {version}\r\n".encode("latin-1")
             + "".join(f"{line}\r\n" for line in headers).encode("latin-1")
@@ -113,6 +118,22 @@ class EgressProxy:
         return await asyncio.wait_for(
             asyncio.open_connection(self.host.strip("[]"), self.port), CONNECT_TIMEOUT_S
         )
+
+    async def _upstream(
+        self, writer: asyncio.StreamWriter
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Connect to the preview, or answer 502 saying why (a name that does not resolve, a refusal)."""
+        try:
+            return await self._connect()
+        except (OSError, TimeoutError) as exc:
+            body = f"the preview is unreachable: {exc.__class__.__name__}: {exc}".encode()
+            writer.write(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+            return None
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
