@@ -17,6 +17,29 @@ SLACK_BARE = re.compile(r"<((?:https?://)[^|>]+)>")
 SLACK_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 
 
+# The Slack emoji codes our messages use, shown as the characters Slack would draw.
+EMOJI = {
+    "bust_in_silhouette": "👤",
+    "eyes": "👀",
+    "hourglass": "⌛",
+    "hourglass_flowing_sand": "⏳",
+    "large_orange_circle": "🟠",
+    "no_entry": "⛔",
+    "no_entry_sign": "🚫",
+    "red_circle": "🔴",
+    "rewind": "⏪",
+    "rotating_light": "🚨",
+    "tada": "🎉",
+    "test_tube": "🧪",
+    "triangular_flag_on_post": "🚩",
+    "warning": "⚠️",
+    "white_check_mark": "✅",
+    "x": "❌",
+    "zipper_mouth_face": "🤐",
+}
+EMOJI_CODE = re.compile(r":([a-z_]+):")
+
+
 def slack_text(text: str | None) -> str:
     """Turn Slack mrkdwn we posted into plain text for HTML (autoescaping then makes it safe)."""
     if not text:
@@ -24,6 +47,7 @@ def slack_text(text: str | None) -> str:
     text = SLACK_DATE.sub(r"\1", text)
     text = SLACK_LINK.sub(r"\2 (\1)", text)
     text = SLACK_BARE.sub(r"\1", text)
+    text = EMOJI_CODE.sub(lambda match: EMOJI.get(match.group(1), match.group(0)), text)
     # Our messages escape &, < and > for Slack; undo that, the template escapes for HTML instead.
     return html.unescape(text)
 
