@@ -80,13 +80,13 @@ class BackfillDelivery:
             test.spec_yaml, test.rendered_path = draft.spec_yaml, draft.test_path
             test.last_error, test.updated_at = None, utcnow()
             session.add(test)
-            service.reply(
+            triage.queue_reply(
                 session,
                 issue,
                 f":test_tube: Drafted a regression test: {link(pull.url, f'PR #{pull.number}')} "
                 f"(`{safe(draft.test_path, 300)}`). Merging it makes the test active.",
             )
-            service.refresh_root(session, issue)
+            triage.queue_root_edit(session, issue)
         if pull.state != "open" or pull.merged:
             # An earlier PR of this branch was already closed or merged; record that too.
             with transaction(self.sessions) as session:
@@ -127,13 +127,13 @@ class BackfillDelivery:
             if test is not None:
                 test.state, test.last_error, test.updated_at = FAILED, error[:4000], utcnow()
                 session.add(test)
-            service.reply(
+            triage.queue_reply(
                 session,
                 issue,
                 f":warning: Could not draft a regression test: {safe(error, 1500)}\n"
                 "Fix the cause and click *Create regression test* again.",
             )
-            service.refresh_root(session, issue)
+            triage.queue_root_edit(session, issue)
 
     def _note_error(self, issue_id: str, error: str) -> None:
         with transaction(self.sessions) as session:
@@ -162,12 +162,12 @@ class BackfillDelivery:
             issue = triage.get_issue_or_raise(session, issue_id)
             issue.assignee, issue.updated_at = email, utcnow()
             session.add(issue)
-            service.reply(
+            triage.queue_reply(
                 session,
                 issue,
                 f":bust_in_silhouette: Assigned to {safe(email, 320)} by {service.mention(user)} from Slack.",
             )
-            service.refresh_root(session, issue)
+            triage.queue_root_edit(session, issue)
 
     def resolve(self, message: OutboxMessage) -> None:
         """Resolve the Sentry issue."""
@@ -181,10 +181,10 @@ class BackfillDelivery:
             issue.status, issue.updated_at = "resolved", utcnow()
             session.add(issue)
             if not already:
-                service.reply(
+                triage.queue_reply(
                     session, issue, f":white_check_mark: Resolved by {service.mention(user)} from Slack."
                 )
-            service.refresh_root(session, issue)
+            triage.queue_root_edit(session, issue)
 
     def _sentry_ready(self, issue_id: str) -> bool:
         if self.sentry is not None:
@@ -205,7 +205,7 @@ class BackfillDelivery:
 
     def _say(self, issue_id: str, text: str) -> None:
         with transaction(self.sessions) as session:
-            service.reply(session, triage.get_issue_or_raise(session, issue_id), text)
+            triage.queue_reply(session, triage.get_issue_or_raise(session, issue_id), text)
 
     # Ephemeral answers --------------------------------------------------------------------------
 

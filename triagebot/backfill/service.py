@@ -37,29 +37,6 @@ def mention(user: str | None) -> str:
     return safe(user or "someone", 100)
 
 
-def reply(session: Session, issue: Issue, text: str) -> None:
-    """Queue a reply in the issue's thread (`text` is mrkdwn with outside values already escaped)."""
-    enqueue(
-        session,
-        triage.REPLY,
-        {"issue_id": issue.id, "text": text, "broadcast": False},
-        ordering_key=f"issue:{issue.id}",
-        lane=f"slack:{issue.channel}",
-    )
-
-
-def refresh_root(session: Session, issue: Issue) -> None:
-    """Queue an edit of the root message (coalesced with any edit already waiting)."""
-    enqueue(
-        session,
-        triage.UPDATE_ROOT,
-        {"issue_id": issue.id},
-        ordering_key=f"issue:{issue.id}",
-        lane=f"slack:{issue.channel}",
-        dedupe_key=f"~root-edit:{issue.id}",
-    )
-
-
 def tell(session: Session, *, channel: str, user: str, text: str) -> None:
     """Queue an ephemeral message to one user (only they see it)."""
     enqueue(session, EPHEMERAL, {"channel": channel, "user": user, "text": text}, lane=f"slack:{channel}")
@@ -117,7 +94,7 @@ def request_test(session: Session, *, issue_id: str, user: str, channel: str) ->
         test.state, test.attempt, test.last_error, test.updated_at = DRAFTING, test.attempt + 1, None, now
         test.created_by = user[:64]
         session.add(test)
-    refresh_root(session, issue)  # first, so the root says "drafting…" before GitHub is called
+    triage.queue_root_edit(session, issue)  # first, so the root says "drafting…" before GitHub is called
     enqueue(
         session,
         OPEN_PR,
@@ -170,13 +147,13 @@ def record_wont_test(session: Session, *, issue_id: str, reason: str, user: str)
     issue.wont_test_by = user[:200]
     issue.updated_at = utcnow()
     session.add(issue)
-    reply(
+    triage.queue_reply(
         session,
         issue,
         f":no_entry_sign: {mention(user)} marked this issue as won't test: "
         f"{safe(issue.wont_test_reason, 600)}",
     )
-    refresh_root(session, issue)
+    triage.queue_root_edit(session, issue)
     return issue
 
 
@@ -221,6 +198,6 @@ def apply_pull_state(
     test.updated_at = utcnow()
     session.add(test)
     if issue is not None:
-        reply(session, issue, note)
-        refresh_root(session, issue)
+        triage.queue_reply(session, issue, note)
+        triage.queue_root_edit(session, issue)
     return test.state

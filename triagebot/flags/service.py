@@ -280,9 +280,8 @@ def rollback_from_thread(
     session: Session, *, key: str, environment: str, issue_id: str, user_id: str
 ) -> FlagRollout:
     """Roll a flag back from an issue's thread, then say so in the thread and refresh its root message."""
-    from triagebot.outbox.store import enqueue
     from triagebot.slackbot.mrkdwn import code, safe
-    from triagebot.triage.service import REPLY, UPDATE_ROOT
+    from triagebot.triage.service import queue_reply, queue_root_edit
 
     issue = session.get(Issue, issue_id)
     name = (issue.short_id if issue is not None else None) or f"Sentry issue {issue_id}"
@@ -298,13 +297,10 @@ def rollback_from_thread(
         ),
     )
     if issue is not None and issue.channel:
-        ordering, lane = f"issue:{issue.id}", f"slack:{issue.channel}"
         text = (
             f":rewind: <@{safe(user_id, 40)}> rolled back flag {code(key, 300)} in "
             f"{safe(environment, 200)} to 0%."
         )
-        reply = {"issue_id": issue.id, "text": text, "broadcast": False}
-        enqueue(session, REPLY, reply, ordering_key=ordering, lane=lane)
-        edit, edit_key = {"issue_id": issue.id}, f"~root-edit:{issue.id}"
-        enqueue(session, UPDATE_ROOT, edit, ordering_key=ordering, lane=lane, dedupe_key=edit_key)
+        queue_reply(session, issue, text)
+        queue_root_edit(session, issue)
     return rollout

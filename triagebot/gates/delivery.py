@@ -35,7 +35,7 @@ from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings
 from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage.models import Issue
-from triagebot.triage.service import REPLY
+from triagebot.triage.service import queue_reply
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +211,7 @@ class GateDelivery:
                 f":x: {name}'s regression test fails on {safe(where, 300)} "
                 f"({safe(gate.repo, 200)}): {link(gate_url(self.settings, gate.id), 'evidence')}{detail}"
             )
-            store.enqueue(
-                session,
-                REPLY,
-                {"issue_id": issue.id, "text": text, "broadcast": False},
-                ordering_key=f"issue:{issue.id}",
-                lane=f"slack:{issue.channel}",
-                dedupe_key=f"gate-reply:{gate.id}:{spec_result.spec_id}",
-            )
+            queue_reply(session, issue, text, dedupe_key=f"gate-reply:{gate.id}:{spec_result.spec_id}")
 
     def report_target(self) -> str:
         """Say how this service reports on commits: a check run with an App, else a commit status."""

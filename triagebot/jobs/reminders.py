@@ -11,7 +11,6 @@ from sqlmodel import col
 from triagebot.coverage import sources
 from triagebot.db import transaction, utcnow
 from triagebot.jobs.registry import CronTrigger, job
-from triagebot.outbox.store import enqueue
 from triagebot.slackbot.mrkdwn import link
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
@@ -31,26 +30,20 @@ def remind_unreviewed(services: Services, *, now: datetime | None = None) -> int
     queued = 0
     with transaction(services.sessions) as session:
         rows = session.execute(
-            select(tests.c.issue_id, tests.c.pr_url, tests.c.created_at, col(Issue.channel))
+            select(Issue, tests.c.pr_url, tests.c.created_at)
+            .select_from(tests)
             .join(Issue, col(Issue.id) == tests.c.issue_id)
             .where(tests.c.state == "pr_open", tests.c.created_at <= now - REMIND_AFTER)
             .where(col(Issue.thread_ts).is_not(None))
         ).all()
-        for issue_id, pr_url, created_at, channel in rows:
+        for issue, pr_url, created_at in rows:
             waited = now - created_at
             period = int(waited / REMIND_AFTER)  # one reminder per REMIND_AFTER of waiting
             text = (
                 f":hourglass: The draft regression test {link(pr_url, 'pull request')} has waited "
                 f"{waited.days} days for review. Merge it to make the test active, or close it."
             )
-            if enqueue(
-                session,
-                triage.REPLY,
-                {"issue_id": issue_id, "text": text, "broadcast": False},
-                ordering_key=f"issue:{issue_id}",
-                lane=f"slack:{channel}",
-                dedupe_key=f"draft-reminder:{issue_id}:{period}",
-            ):
+            if triage.queue_reply(session, issue, text, dedupe_key=f"draft-reminder:{issue.id}:{period}"):
                 queued += 1
     services.outbox.kick()
     return queued

@@ -98,20 +98,36 @@ def record_report(session: Session, *, report: IssueReport, routing: Routing) ->
     issue.updated_at = utcnow()
     session.add(issue)
     session.flush()
-    thread: dict[str, Any] = {"ordering_key": f"issue:{issue.id}", "lane": f"slack:{issue.channel}"}
     if created:
         if event is None and routing.fetch_events:
-            enqueue(session, FETCH_EVENT, {"issue_id": issue.id}, ordering_key=thread["ordering_key"])
-        enqueue(session, POST_ROOT, {"issue_id": issue.id}, dedupe_key=f"root:{issue.id}", **thread)
+            enqueue(session, FETCH_EVENT, {"issue_id": issue.id}, ordering_key=_thread(issue)["ordering_key"])
+        enqueue(session, POST_ROOT, {"issue_id": issue.id}, dedupe_key=f"root:{issue.id}", **_thread(issue))
         return "opened"
     note = rules.note_for(issue, report, previous) if report.resource == "issue" else None
     if note is not None:
-        enqueue(
-            session, REPLY, {"issue_id": issue.id, "text": note.text, "broadcast": note.broadcast}, **thread
-        )
-    # Edits coalesce: while one is queued, later reports only change the row it will render.
-    enqueue(session, UPDATE_ROOT, {"issue_id": issue.id}, dedupe_key=f"~root-edit:{issue.id}", **thread)
+        queue_reply(session, issue, note.text, broadcast=note.broadcast)
+    queue_root_edit(session, issue)
     return "updated"
+
+
+def _thread(issue: Issue) -> dict[str, Any]:
+    """Outbox routing for an issue's thread: one order per issue, one rate limit per channel."""
+    return {"ordering_key": f"issue:{issue.id}", "lane": f"slack:{issue.channel}"}
+
+
+def queue_reply(
+    session: Session, issue: Issue, text: str, *, broadcast: bool = False, dedupe_key: str | None = None
+) -> bool:
+    """Queue a reply in the issue's thread (`text` is mrkdwn with outside values already escaped)."""
+    payload = {"issue_id": issue.id, "text": text, "broadcast": broadcast}
+    return enqueue(session, REPLY, payload, dedupe_key=dedupe_key, **_thread(issue))
+
+
+def queue_root_edit(session: Session, issue: Issue) -> None:
+    """Queue an edit of the root message; while one waits, later changes only alter what it renders."""
+    enqueue(
+        session, UPDATE_ROOT, {"issue_id": issue.id}, dedupe_key=f"~root-edit:{issue.id}", **_thread(issue)
+    )
 
 
 def _event_of(report: IssueReport) -> SentryEvent | None:
