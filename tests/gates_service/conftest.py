@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
-from tests.gates_service.fake_github import TOKEN, FakeGitHub
+from tests.support.fake_github import FakeGitHub
 from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import FakeSlack
 from triagebot.app import create_app
@@ -18,6 +18,7 @@ from triagebot.bootstrap import Services, build_services
 from triagebot.integrations.github.auth import TokenAuth
 from triagebot.integrations.github.client import GitHubClient
 
+TOKEN = "ghp_test"  # a token the fake GitHub accepts
 GATE_TOKEN = "gate-token-for-tests"
 REPO = "acme/shop"
 AUTH = {"Authorization": f"Bearer {GATE_TOKEN}"}

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from tests.gates.helpers import coupon_spec
-from tests.gates_service.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 from triagebot.drafts.spec import FlagRef, dump_spec
 
 SHA_A = "a" * 40

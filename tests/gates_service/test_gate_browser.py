@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import FIXTURES
 from tests.gates_service.conftest import AUTH, REPO
-from tests.gates_service.fake_github import FakeGitHub
 from tests.gates_service.helpers import COUPON_ISSUE, SHA_A, commit_specs, coupon_yaml, http_spec_yaml
+from tests.support.fake_github import FakeGitHub
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import github_headers
 from triagebot.bootstrap import Services

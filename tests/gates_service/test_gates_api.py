@@ -10,8 +10,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from tests.gates_service.conftest import AUTH, REPO, gate_services
-from tests.gates_service.fake_github import FakeGitHub
 from tests.gates_service.helpers import SHA_A, SHA_B, commit_specs, http_spec_yaml
+from tests.support.fake_github import FakeGitHub
 from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import FakeSlack
 from triagebot.app import create_app
@@ -142,7 +142,7 @@ def test_browser_that_cannot_launch_reports_an_error(
 def test_code_host_trouble_after_retries_is_an_error(
     gclient: TestClient, gservices: Services, fake_github: FakeGitHub
 ) -> None:
-    fake_github.contents_failures = 10
+    fake_github.fail(502, times=10, path="/contents/")
     gate_id = gclient.post("/api/gates", json=body(), headers=AUTH).json()["id"]
     for _ in range(3):
         gservices.outbox.drain()

@@ -78,6 +78,8 @@ class FakeGitHub:
         self.app_public_key: Any = None
         self.installation_id = 4242
         self.issued: list[str] = []
+        self.statuses: list[dict[str, Any]] = []  # each with "repo" and "sha" added
+        self.check_runs: dict[int, dict[str, Any]] = {}  # id -> the run as last written, with its "updates"
         self.numbers = itertools.count(1347)
         self.lock = threading.Lock()
         self.server = LocalServer(self._route)
@@ -93,6 +95,18 @@ class FakeGitHub:
         tree = self._write_tree(repo, {path: self._write_blob(repo, text) for path, text in files.items()})
         repo.refs[f"heads/{default_branch}"] = self._write_commit(repo, tree, [], "Initial commit")
         return repo
+
+    def add_files(self, full_name: str, sha: str, files: dict[str, str]) -> None:
+        """Make commit `sha` (any 40-hex name) hold the default branch's files plus `files`."""
+        repo = self.repos.get(full_name.lower()) or self.add_repo(full_name, {})
+        base = repo.refs[f"heads/{repo.default_branch}"]
+        entries = {**repo.trees[repo.commits[base]["tree"]]}
+        entries.update({path: self._write_blob(repo, text) for path, text in files.items()})
+        repo.commits[sha] = {"tree": self._write_tree(repo, entries), "parents": [base], "message": "Test"}
+
+    def statuses_for(self, sha: str) -> list[tuple[str, str, str]]:
+        """Return (state, context, description) of each status posted on `sha`, oldest first."""
+        return [(s["state"], s["context"], s["description"]) for s in self.statuses if s["sha"] == sha]
 
     def enable_app(self, app_id: str, public_key: Any) -> None:
         """Accept JWTs of a GitHub App (verified with its public key) at the installation-token endpoint."""
@@ -290,10 +304,16 @@ class FakeGitHub:
         if rest[:1] == ["contents"] and verb == "GET":
             return self._contents(repo, "/".join(rest[1:]), query.get("ref", repo.default_branch))
         if rest[:1] == ["statuses"] and verb == "POST":
+            self.statuses.append({**body, "repo": repo.full_name, "sha": rest[1]})
             return 201, {}, json.loads((FIXTURES / "rest.deployments.create_status.json").read_text()) | body
         if rest == ["check-runs"] and verb == "POST":
-            return 201, {}, {"id": next(self.numbers), "head_sha": body.get("head_sha"), **body}
+            run_id = next(self.numbers)
+            self.check_runs[run_id] = {**body, "repo": repo.full_name, "updates": []}
+            return 201, {}, {"id": run_id, "head_sha": body.get("head_sha"), **body}
         if rest[:1] == ["check-runs"] and verb == "PATCH":
+            run = self.check_runs[int(rest[1])]
+            run["updates"].append(body)
+            run.update(body)
             return 200, {}, {"id": int(rest[1]), **body}
         return _error(404, "Not Found")
 
