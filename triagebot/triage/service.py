@@ -48,7 +48,8 @@ def delivery_key(report: IssueReport, raw_body: bytes) -> str:
 def record_delivery(
     session: Session, *, source: str, key: str, resource: str, action: str | None, body: bytes
 ) -> bool:
-    """Store a webhook delivery; return False when the same delivery was already stored."""
+    """Store a webhook delivery handled on the spot; return False when the same one was already stored."""
+    now = utcnow()
     return insert_ignore(
         session,
         Delivery,
@@ -59,7 +60,8 @@ def record_delivery(
             "action": action,
             "outcome": "accepted",
             "body": body.decode("utf-8", "replace"),
-            "received_at": utcnow(),
+            "received_at": now,
+            "processed_at": now,
         },
         ["source", "key"],
     )
