@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -153,25 +152,6 @@ async def paced(port: int, requests: list[bytes], rate: float) -> list[float]:
     return latencies
 
 
-def waiting_count(db_url: str) -> int:
-    """Count the webhooks triagebot has stored but not yet applied to their issue."""
-    sql = "SELECT count(*) FROM deliveries WHERE processed_at IS NULL"
-    if db_url.startswith("sqlite:///"):
-        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
-            return int(conn.execute(sql).fetchone()[0])
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(sql).fetchone()
-        return int(row[0]) if row else 0
-
-
-def wait_applied(db_url: str, timeout: float = 600) -> float:
-    """Wait until every stored webhook is applied; return when that happened (perf_counter)."""
-    deadline = time.perf_counter() + timeout
-    while waiting_count(db_url) and time.perf_counter() < deadline:
-        time.sleep(0.05)
-    return time.perf_counter()
-
-
 def pct(values: list[float], q: float) -> float:
     """Return the q-quantile in milliseconds."""
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1] * 1000
@@ -209,7 +189,6 @@ def main() -> None:
         "TRIAGEBOT_SLACK_API_URL": slack.base_url,
         "TRIAGEBOT_SLACK_CHANNEL": "CBENCH",
         "TRIAGEBOT_SCHEDULER_ENABLED": "false",
-        **({"TRIAGEBOT_WORKER_ENABLED": "false"} if os.environ.get("BENCH_NO_WORKER") else {}),
     }
     bare_port, bot_port = free_port(), free_port()
     bare_workers = ["--workers", str(args.workers)] if args.workers > 1 else []
@@ -241,21 +220,13 @@ def main() -> None:
     total = args.requests + int(args.rate * args.seconds) + 200
     payloads = bodies(total)
     rows = []
-    applied_rate = 0.0
     try:
         for name, (_proc, port) in servers.items():
             requests = prepared(port, payloads)
             asyncio.run(closed_loop(port, requests[:200], args.concurrency))  # warm-up
-            if name == "triagebot":
-                wait_applied(db_url)
-            began = time.perf_counter()
             rps, closed = asyncio.run(
                 closed_loop(port, requests[200 : 200 + args.requests], args.concurrency)
             )
-            if name == "triagebot":
-                # Answered means stored; applying to issues and queueing thread work follows. The
-                # steady run starts from a settled service, as it would between bursts.
-                applied_rate = args.requests / (wait_applied(db_url) - began)
             steady = asyncio.run(paced(port, requests[200 + args.requests :], args.rate))
             rows.append((name, rps, pct(closed, 0.5), pct(closed, 0.99), pct(steady, 0.5), pct(steady, 0.99)))
     finally:
@@ -270,7 +241,6 @@ def main() -> None:
         print(f"{name:<14}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{sp50:>11.1f}{sp99:>11.1f}")
     ratio = rows[1][1] / rows[0][1]
     print(f"\ntriagebot throughput = {ratio:.2f} x the bare endpoint's (target >= 0.5)")
-    print(f"triagebot applied the burst to issues at {applied_rate:.0f} webhooks/s (from its first request)")
     print(f"triagebot paced p99 = {rows[1][5]:.1f} ms at {args.rate:.0f} req/s (target < 100)")
 
 

@@ -24,7 +24,6 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         scheduler = Scheduler(services) if services.settings.scheduler_enabled else None
         if services.settings.worker_enabled:
-            services.inbox.start()
             services.outbox.start()
         if scheduler is not None:
             scheduler.start()
@@ -33,13 +32,11 @@ def create_app(services: Services) -> FastAPI:
         finally:
             if scheduler is not None:
                 scheduler.stop()
-            services.inbox.stop()
             services.outbox.stop()
 
     app = FastAPI(title="triagebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
-    # Routes match in this order: the webhook that can arrive by the thousand comes first.
-    for module in (sentry, health, slack, github, gates_api, flags_api, dashboard):
+    for module in (health, sentry, slack, github, gates_api, flags_api, dashboard):
         app.include_router(module.router(services))
 
     @app.get("/metrics", include_in_schema=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,6 @@ from triagebot.integrations.localchat import LocalChat
 from triagebot.integrations.localrepo import LocalRepoHost
 from triagebot.integrations.ports import Chat, CodeHost, SentryApi
 from triagebot.integrations.sentry.api import SentryClient
-from triagebot.integrations.sentry.webhooks import IssueReport
 from triagebot.integrations.slack import SlackChat
 from triagebot.jobs.digest import register_delivery as register_digest_delivery
 from triagebot.metrics import Metrics
@@ -25,11 +23,7 @@ from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings, secret
 from triagebot.slackbot.command_respond import RESPOND, ResponseDelivery
 from triagebot.triage.delivery import ThreadDelivery
-from triagebot.triage.inbox import Applied, Inbox
 from triagebot.triage.models import Issue
-from triagebot.triage.service import Routing
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,7 +36,6 @@ class Services:
     chat: Chat
     sentry: SentryApi | None
     outbox: Outbox
-    inbox: Inbox
     metrics: Metrics
     threads: ThreadDelivery
     extras: dict[str, Any] = field(default_factory=dict)
@@ -52,18 +45,13 @@ class Services:
     @property
     def sentry_web(self) -> str | None:
         """The organisation's page on Sentry, for building issue links."""
-        return sentry_web(self.settings)
+        org = self.settings.sentry_org
+        return f"{self.settings.sentry_base}/organizations/{org}" if org else None
 
     @property
     def chat_is_local(self) -> bool:
         """Say whether threads live on the dashboard instead of Slack."""
         return isinstance(self.chat, LocalChat)
-
-
-def sentry_web(settings: Settings) -> str | None:
-    """The organisation's page on Sentry, for building issue links."""
-    org = settings.sentry_org
-    return f"{settings.sentry_base}/organizations/{org}" if org else None
 
 
 def build_chat(settings: Settings, sessions: SessionFactory) -> Chat:
@@ -121,28 +109,6 @@ def build_backfill(
     )
 
 
-def build_inbox(
-    settings: Settings, sessions: SessionFactory, sentry: SentryApi | None, outbox: Outbox, metrics: Metrics
-) -> Inbox:
-    """Wire the applier of stored Sentry webhooks: where each issue's thread goes, and what follows."""
-
-    def routing_for(report: IssueReport) -> Routing:
-        return Routing(
-            channel=settings.route_for(report.project_slug or report.project_id).channel or "",
-            fetch_events=sentry is not None,
-            sentry_web=sentry_web(settings),
-            own_app_id=settings.sentry_app_id,
-        )
-
-    def on_applied(applied: list[Applied]) -> None:
-        outbox.kick()
-        for one in applied:
-            metrics.applied(one.outcome)
-            log.info("sentry delivery #%s issue=%s -> %s", one.delivery_id, one.issue_id, one.outcome)
-
-    return Inbox(sessions, routing_for, on_applied)
-
-
 def build_services(settings: Settings, **overrides: Any) -> Services:
     """Wire the service from settings; tests pass overrides (chat=..., sentry=...) for edges they replace."""
     engine = overrides.pop("engine", None) or make_engine(settings.database_url)
@@ -163,7 +129,6 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     threads.decorators.append(backfill_service.test_line)
     outbox.register(RESPOND, ResponseDelivery(settings))
     register_digest_delivery(outbox, chat)
-    inbox = build_inbox(settings, sessions, sentry, outbox, metrics)
     services = Services(
         settings=settings,
         engine=engine,
@@ -171,7 +136,6 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
         chat=chat,
         sentry=sentry,
         outbox=outbox,
-        inbox=inbox,
         metrics=metrics,
         threads=threads,
         extras=overrides,
@@ -180,7 +144,6 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     )
     wire_gates(services, launcher=overrides.get("gate_launcher"))
     metrics.watch_outbox(lambda: outbox_depth(services))
-    metrics.watch_inbox(inbox.depth)
     return services
 
 

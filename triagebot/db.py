@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
@@ -89,6 +88,12 @@ def reading(sessions: SessionFactory) -> Iterator[Session]:
         yield session
 
 
+def writer_limit(engine: Engine) -> int:
+    """How many threads may usefully write at once: one for SQLite (a single writer), a few for PostgreSQL
+    (they overlap network waits; more only fight over the GIL)."""
+    return 1 if engine.dialect.name == "sqlite" else 4
+
+
 def is_postgres(session_or_engine: Session | Engine) -> bool:
     """Say whether we are talking to PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
@@ -105,82 +110,6 @@ def insert_ignore(
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=columns)
     # RETURNING yields a row only when the insert happened; rowcount is unreliable with it on psycopg.
     return session.execute(stmt.returning(table.c[columns[0]])).first() is not None
-
-
-class InsertIgnore:
-    """A prepared `INSERT ... ON CONFLICT DO NOTHING RETURNING <column>` run straight on the driver.
-
-    For the webhook intake's hot path only: SQLAlchemy's execution machinery costs more than the
-    insert itself there. The SQL is compiled once by SQLAlchemy for the engine's dialect, and values
-    go through each column's own bind processor, so rows are stored exactly as the ORM stores them.
-    """
-
-    def __init__(
-        self, engine: Engine, model: type[SQLModel], conflict: Iterable[str], returning: str
-    ) -> None:
-        self.engine = engine
-        table = model.__table__  # type: ignore[attr-defined]
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        stmt = (
-            dialect.insert(table)
-            .values({column.name: bindparam(column.name) for column in table.columns if column.name != "id"})
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(table.c[returning])
-        )
-        compiled = stmt.compile(dialect=engine.dialect)
-        self.sql = str(compiled)
-        self.positional = compiled.positiontup  # set for qmark-style drivers (sqlite3), else None
-        self.processors = {
-            column.name: column.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-            for column in table.columns
-        }
-
-    def __call__(self, rows: Sequence[dict[str, Any]]) -> set[Any]:
-        """Insert `rows` in one transaction; return the `returning` values of those inserted."""
-        params = [self._bind(row) for row in rows]
-        inserted: set[Any] = set()
-        driver_error = self.engine.dialect.loaded_dbapi.Error
-        with _SQLITE_WRITERS.get(self.engine) or nullcontext():
-            try:
-                connection = self.engine.raw_connection()
-            except driver_error as exc:
-                raise self._wrapped(exc) from exc
-            try:
-                cursor: Any = connection.cursor()
-                if self.positional is not None:  # sqlite3, in autocommit mode: open the write ourselves
-                    cursor.execute("BEGIN IMMEDIATE")
-                    for one in params:
-                        inserted.update(row[0] for row in cursor.execute(self.sql, one).fetchall())
-                else:  # psycopg sends the rows in one pipeline and keeps each row's RETURNING
-                    cursor.executemany(self.sql, params, returning=True)
-                    while True:
-                        inserted.update(row[0] for row in cursor.fetchall())
-                        if not cursor.nextset():
-                            break
-                connection.commit()
-            except BaseException as exc:
-                connection.rollback()
-                if isinstance(exc, driver_error):
-                    raise self._wrapped(exc) from exc
-                raise
-            finally:
-                connection.close()  # back to the pool
-        return inserted
-
-    def _wrapped(self, exc: Exception) -> DBAPIError:
-        """Raise what SQLAlchemy would have for a driver error (OperationalError, IntegrityError, ...)."""
-        wrapped = DBAPIError.instance(self.sql, None, exc, self.engine.dialect.loaded_dbapi.Error)
-        assert isinstance(wrapped, DBAPIError)
-        return wrapped
-
-    def _bind(self, row: dict[str, Any]) -> Any:
-        values = {}
-        for name, value in row.items():
-            processor = self.processors[name]
-            values[name] = processor(value) if processor is not None and value is not None else value
-        if self.positional is not None:
-            return tuple(values[name] for name in self.positional)
-        return values
 
 
 def affected(result: Any) -> int:

@@ -9,17 +9,17 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 
-class _QueueCollector(Collector):
-    """Reads a queue's depth and age at scrape time, so the numbers are never stale."""
+class _OutboxCollector(Collector):
+    """Reads outbox depth and age at scrape time, so the numbers are never stale."""
 
-    def __init__(self, name: str, what: str, probe: Callable[[], tuple[int, float]]) -> None:
-        self.name, self.what, self.probe = name, what, probe
+    def __init__(self, probe: Callable[[], tuple[int, float]]) -> None:
+        self.probe = probe
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         depth, age = self.probe()
-        yield GaugeMetricFamily(f"triagebot_{self.name}_depth", f"{self.what} waiting", value=depth)
+        yield GaugeMetricFamily("triagebot_outbox_depth", "Outbox rows waiting for delivery", value=depth)
         yield GaugeMetricFamily(
-            f"triagebot_{self.name}_oldest_age_seconds", f"Age of the oldest {self.what} waiting", value=age
+            "triagebot_outbox_oldest_age_seconds", "Age of the oldest waiting row", value=age
         )
 
 
@@ -30,12 +30,6 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.webhooks = Counter(
             "triagebot_webhooks", "Webhooks received by result", ["source", "result"], registry=self.registry
-        )
-        self.applied_webhooks = Counter(
-            "triagebot_sentry_applied",
-            "Stored Sentry webhooks applied to their issue, by outcome",
-            ["outcome"],
-            registry=self.registry,
         )
         self.deliveries = Counter(
             "triagebot_outbox_deliveries",
@@ -55,10 +49,6 @@ class Metrics:
         """Count one webhook."""
         self.webhooks.labels(source, result).inc()
 
-    def applied(self, outcome: str) -> None:
-        """Count one stored Sentry webhook applied to its issue."""
-        self.applied_webhooks.labels(outcome).inc()
-
     def delivery(self, kind: str, result: str) -> None:
         """Count one outbox delivery attempt."""
         self.deliveries.labels(kind, result).inc()
@@ -69,11 +59,7 @@ class Metrics:
 
     def watch_outbox(self, probe: Callable[[], tuple[int, float]]) -> None:
         """Export outbox depth and oldest age, read by `probe` at scrape time."""
-        self.registry.register(_QueueCollector("outbox", "outbox rows", probe))
-
-    def watch_inbox(self, probe: Callable[[], tuple[int, float]]) -> None:
-        """Export how many stored Sentry webhooks wait to be applied, and the oldest one's age."""
-        self.registry.register(_QueueCollector("inbox", "Sentry webhooks", probe))
+        self.registry.register(_OutboxCollector(probe))
 
     def render(self) -> bytes:
         """Return the exposition text."""

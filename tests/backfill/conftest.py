@@ -16,7 +16,6 @@ from tests.support.fake_github import FakeGitHub
 from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.httpserver import Reply
-from tests.support.settle import settle
 from tests.support.signing import fixture_request, slack_headers
 from triagebot.app import create_app
 from triagebot.bootstrap import Services, build_services
@@ -104,7 +103,7 @@ def open_thread(client: TestClient, services: Services, fixture: str = "event_al
     body, headers = fixture_request(FIXTURES / "sentry" / fixture)
     response = client.post("/webhooks/sentry", content=body, headers=headers)
     assert response.status_code == 202, response.text
-    settle(services)
+    services.outbox.drain()
     return str(response.json()["issue"])
 
 

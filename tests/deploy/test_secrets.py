@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from tests.conftest import FIXTURES, make_settings
 from tests.support.fake_slack import FakeSlack
 from tests.support.httpserver import LocalServer, Reply
-from tests.support.settle import settle
 from tests.support.signing import compact, sentry_headers, slack_headers
 from triagebot.app import create_app
 from triagebot.bootstrap import build_services
@@ -160,7 +159,7 @@ def test_logs_carry_no_secret_across_rejected_webhooks_and_failed_deliveries(
             signed = sentry_headers("issue", body, secret=SECRETS["sentry_client_secret"])
             assert client.post("/webhooks/sentry", content=body, headers=signed).status_code == 202
             fake_slack.fail("chat.postMessage", 500, error="invalid_auth")
-            settle(services)
+            services.outbox.drain()
     finally:
         services.engine.dispose()
     assert any("outbox" in record.getMessage() for record in caplog.records)  # the failures were logged
@@ -183,7 +182,6 @@ def test_dashboard_pages_show_no_secret(tmp_path: Path, sqlite_url: str) -> None
             body = compact(json.loads((FIXTURES / "sentry" / "issue.created.json").read_text()))
             signed = sentry_headers("issue", body, secret=SECRETS["sentry_client_secret"])
             issue = client.post("/webhooks/sentry", content=body, headers=signed).json()["issue"]
-            settle(services)
             login = client.post("/login", data={"token": SECRETS["dashboard_token"]}, follow_redirects=False)
             assert login.status_code == 303
             for page in ("/", f"/issues/{issue}", "/tests", "/gates", "/flags", "/login"):

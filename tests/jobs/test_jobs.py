@@ -68,9 +68,7 @@ def test_cleanup_deletes_old_rows_and_evidence(services: Services, tmp_path: Pat
     old, recent = utcnow() - timedelta(days=40), utcnow() - timedelta(days=1)
     with transaction(services.sessions) as session:
         for key, when in (("old", old), ("new", recent)):
-            session.add(
-                Delivery(source="sentry", key=key, resource="issue", received_at=when, processed_at=when)
-            )
+            session.add(Delivery(source="sentry", key=key, resource="issue", received_at=when))
             session.add(OutboxMessage(kind="slack.reply", status=DONE, done_at=when, dedupe_key=key))
     evidence = services.settings.data_dir / "evidence"
     (evidence / "run-old").mkdir(parents=True)

@@ -14,10 +14,8 @@ if TYPE_CHECKING:
 
 @job("outbox", IntervalTrigger(seconds=30), "Deliver outbox rows that are due (retries after failures)", 300)
 def deliver_outbox(services: Services) -> str:
-    """Apply stored webhooks and deliver everything due now; the in-process workers do this too, this
-    catches stragglers."""
-    applied = services.inbox.drain()
-    return f"applied {applied} webhooks, delivered {services.outbox.drain()} rows"
+    """Deliver everything due now; the in-process worker does this too, this catches stragglers."""
+    return f"delivered {services.outbox.drain()} rows"
 
 
 @job(
@@ -30,7 +28,6 @@ def sentry_reconcile(services: Services) -> str:
     """List recent unresolved issues from Sentry and open threads for unknown ones."""
     if services.sentry is None:
         return "skipped: no Sentry API token"
-    services.inbox.drain()  # a stored webhook not applied yet is not a missed one
     opened = reconcile_missed(services)
     services.outbox.kick()
     return f"opened {opened} missed threads"

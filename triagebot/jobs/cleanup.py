@@ -27,14 +27,7 @@ def delete_old_rows(services: Services, *, now: datetime) -> tuple[int, int]:
     """Delete deliveries and delivered outbox rows past their keep period; return both counts."""
     cutoff = now - KEEP_DELIVERIES
     with transaction(services.sessions) as session:
-        # A delivery still waiting to be applied stays, however old (the inbox was down that long).
-        deliveries = affected(
-            session.execute(
-                delete(Delivery).where(
-                    col(Delivery.received_at) < cutoff, col(Delivery.processed_at).is_not(None)
-                )
-            )
-        )
+        deliveries = affected(session.execute(delete(Delivery).where(col(Delivery.received_at) < cutoff)))
         # Dead rows stay: people need to see (and revive) what failed for good.
         outbox = affected(
             session.execute(

@@ -61,17 +61,10 @@ class Issue(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """One webhook received, kept for de-duplication and for looking back at what arrived.
-
-    Sentry deliveries are also the intake queue: stored as they arrive (`processed_at` empty), then
-    turned into issues and thread work by the inbox (triage/inbox.py).
-    """
+    """One webhook received, kept for de-duplication and for looking back at what arrived."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("source", "key", name="uq_deliveries_source_key"),
-        Index("ix_deliveries_waiting", "processed_at", "id"),
-    )
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_deliveries_source_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=16)  # sentry | github
@@ -82,4 +75,3 @@ class Delivery(SQLModel, table=True):
     issue_id: str | None = Field(default=None, max_length=64)
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     received_at: datetime = Field(default_factory=utcnow, index=True)
-    processed_at: datetime | None = None

@@ -48,8 +48,7 @@ def delivery_key(report: IssueReport, raw_body: bytes) -> str:
 def record_delivery(
     session: Session, *, source: str, key: str, resource: str, action: str | None, body: bytes
 ) -> bool:
-    """Store a webhook delivery handled on the spot; return False when the same one was already stored."""
-    now = utcnow()
+    """Store a webhook delivery; return False when the same delivery was already stored."""
     return insert_ignore(
         session,
         Delivery,
@@ -60,8 +59,7 @@ def record_delivery(
             "action": action,
             "outcome": "accepted",
             "body": body.decode("utf-8", "replace"),
-            "received_at": now,
-            "processed_at": now,
+            "received_at": utcnow(),
         },
         ["source", "key"],
     )

@@ -5,18 +5,17 @@ from __future__ import annotations
 import hmac
 import logging
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from triagebot.bootstrap import Services
+from triagebot.db import transaction, writer_limit
 from triagebot.errors import MalformedPayload, UnsupportedEvent
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
 from triagebot.settings import secret
-from triagebot.triage import inbox, service
-from triagebot.triage.inbox import Arrival
+from triagebot.triage import service
 from triagebot.web.body import parse_json, read_capped
-from triagebot.web.group_commit import GroupCommit
 from triagebot.web.signatures import sentry_valid
 
 log = logging.getLogger(__name__)
@@ -26,23 +25,16 @@ def router(services: Services) -> APIRouter:
     """Build the Sentry webhook routes."""
     api = APIRouter()
     settings = services.settings
-    writer: GroupCommit[Arrival, bool] = GroupCommit(lambda batch: inbox.store(services.sessions, batch))
+    # Intake writes run on as many threads as the database can use; a crowd of threads queueing on
+    # SQLite's single writer only adds switching. The limiter is made lazily, inside the event loop.
+    limiter: list[CapacityLimiter] = []
 
-    async def accept(report: IssueReport, resource: str, body: bytes) -> JSONResponse:
-        """Store the delivery (sharing a commit with concurrent ones) and answer; the inbox applies it."""
-        arrival = Arrival(service.delivery_key(report, body), resource, report.action, report.issue_id, body)
-        services.inbox.arriving(writer.waiting)
-        try:
-            fresh = await writer.submit(arrival)
-        except SQLAlchemyError as exc:
-            log.error("sentry %s issue=%s not stored: %s", report.key, report.issue_id, exc)
-            problem = f"could not store the webhook ({type(exc).__name__}); try again"
-            raise HTTPException(503, problem) from None
-        services.inbox.kick()
-        outcome = "queued" if fresh else "duplicate"
-        services.metrics.webhook("sentry", outcome)
-        return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
+    async def accept(report: IssueReport, body: bytes) -> JSONResponse:
+        if not limiter:
+            limiter.append(CapacityLimiter(writer_limit(services.engine)))
+        return await to_thread.run_sync(_accept, services, report, body, limiter=limiter[0])
 
+    @api.post("/webhooks/sentry", status_code=202)
     async def sentry_webhook(request: Request) -> JSONResponse:
         body = await read_capped(request, settings.max_body_bytes)
         client_secret = secret(settings.sentry_client_secret)
@@ -65,11 +57,7 @@ def router(services: Services) -> APIRouter:
         except MalformedPayload as exc:
             services.metrics.webhook("sentry", "malformed")
             raise HTTPException(400, str(exc)) from None
-        return await accept(report, resource, body)
-
-    # A plain Starlette route: this endpoint takes no parameters, so FastAPI's dependency solving
-    # would only add cost on the path that receives storms.
-    api.add_route("/webhooks/sentry", sentry_webhook, methods=["POST"], include_in_schema=False)
+        return await accept(report, body)
 
     @api.post("/webhooks/sentry/legacy/{token}", status_code=202)
     async def sentry_legacy(token: str, request: Request) -> JSONResponse:
@@ -83,6 +71,27 @@ def router(services: Services) -> APIRouter:
         except MalformedPayload as exc:
             services.metrics.webhook("sentry", "malformed")
             raise HTTPException(400, str(exc)) from None
-        return await accept(report, inbox.LEGACY, body)
+        return await accept(report, body)
 
     return api
+
+
+def _accept(services: Services, report: IssueReport, body: bytes) -> JSONResponse:
+    """Store the delivery and the issue, queue the thread work, and answer before any Slack call."""
+    route = services.settings.route_for(report.project_slug or report.project_id)
+    routing = service.Routing(
+        channel=route.channel or "",
+        fetch_events=services.sentry is not None,
+        sentry_web=services.sentry_web,
+        own_app_id=services.settings.sentry_app_id,
+    )
+    key = service.delivery_key(report, body)
+    with transaction(services.sessions) as session:
+        fresh = service.record_delivery(
+            session, source="sentry", key=key, resource=report.resource, action=report.action, body=body
+        )
+        outcome = service.record_report(session, report=report, routing=routing) if fresh else "duplicate"
+    services.outbox.kick()
+    services.metrics.webhook("sentry", outcome)
+    log.info("sentry %s issue=%s -> %s", report.key, report.issue_id, outcome)
+    return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
