@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from triagebot.backfill import service as backfill_service
 from triagebot.backfill.delivery import BackfillDelivery
-from triagebot.db import SessionFactory, make_engine, session_factory, transaction, utcnow
+from triagebot.db import SessionFactory, make_engine, reading, session_factory, utcnow
 from triagebot.integrations.github import AppAuth, GitHubClient, TokenAuth
 from triagebot.integrations.localchat import LocalChat
 from triagebot.integrations.localrepo import LocalRepoHost
@@ -170,7 +170,7 @@ def wire_gates(services: Services, *, launcher: Any = None) -> None:
 
 def outbox_depth(services: Services) -> tuple[int, float]:
     """Return how many rows wait for delivery and how old the oldest is, in seconds."""
-    with transaction(services.sessions) as session:
+    with reading(services.sessions) as session:
         count, oldest = session.execute(
             select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == PENDING)  # type: ignore[arg-type]
         ).one()

@@ -230,11 +230,11 @@ class Demo:
         from sqlalchemy import select
         from sqlmodel import col
 
-        from triagebot.db import transaction
+        from triagebot.db import reading
         from triagebot.integrations.localchat import LocalMessage
         from triagebot.triage.models import Issue
 
-        with transaction(self.services.sessions) as session:
+        with reading(self.services.sessions) as session:
             issue = session.get(Issue, ISSUE_ID)
             if issue is None or not issue.thread_ts:
                 return None
@@ -244,10 +244,10 @@ class Demo:
 
     def _replies(self) -> list[str]:
         from triagebot.coverage.pages import local_thread
-        from triagebot.db import transaction
+        from triagebot.db import reading
         from triagebot.triage.models import Issue
 
-        with transaction(self.services.sessions) as session:
+        with reading(self.services.sessions) as session:
             issue = session.get(Issue, ISSUE_ID)
             messages = local_thread(session, issue) if issue is not None else []
         return [" ".join(terminal_lines(m["text"])) for m in messages if not m["root"]]
@@ -346,10 +346,10 @@ class Demo:
 
     def _evidence(self, gate_id: int) -> list[Path]:
         """Show each failing spec's step, message and evidence files; return the files."""
-        from triagebot.db import transaction
+        from triagebot.db import reading
         from triagebot.gates.service import results_of
 
-        with transaction(self.services.sessions) as session:
+        with reading(self.services.sessions) as session:
             rows = [row for row in results_of(session, gate_id) if row.outcome != "passed"]
         files = []
         for row in rows:

@@ -9,7 +9,7 @@ from typing import Any
 
 from triagebot.backfill import prs, service
 from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
-from triagebot.db import SessionFactory, transaction, utcnow
+from triagebot.db import SessionFactory, reading, transaction, utcnow
 from triagebot.drafts.config import CONFIG_PATH, parse_config
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
 from triagebot.integrations.ports import Chat, CodeHost, PullRequest, SentryApi
@@ -217,5 +217,5 @@ class BackfillDelivery:
 
 def get_by_issue(sessions: SessionFactory, issue_id: str) -> RegressionTest | None:
     """Return an issue's regression test (for the dashboard and tests)."""
-    with transaction(sessions) as session:
+    with reading(sessions) as session:
         return service.get_test(session, issue_id)

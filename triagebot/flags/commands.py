@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triagebot.db import transaction
+from triagebot.db import reading, transaction
 from triagebot.errors import BadInput
 from triagebot.flags import service
 from triagebot.flags.models import DEFAULT_ENVIRONMENT, FlagChange, FlagRollout
@@ -117,7 +117,7 @@ def flags_command(invocation: Invocation) -> Answer:
     """List every flag's current stage per environment."""
     if invocation.args:
         raise UsageError(f"unexpected `{invocation.args[0]}`")
-    with transaction(invocation.services.sessions) as session:
+    with reading(invocation.services.sessions) as session:
         rollouts = service.list_rollouts(session)
     if not rollouts:
         return _answer("No flag rollouts recorded yet. Record one with `/triage flag <key> <percent>`.")
@@ -138,7 +138,7 @@ def gate_command(invocation: Invocation) -> Answer:
         raise UsageError("name a pull request number, e.g. `/triage gate 45`")
     pr, repo = int(words[0].lstrip("#")), (words[1] if len(words) > 1 else None)
     services = invocation.services
-    with transaction(services.sessions) as session:
+    with reading(services.sessions) as session:
         gate = gates.latest_gate_for_pr(session, pr, repo)
         results = gates.results_of(session, gate.id) if gate is not None and gate.id is not None else []
     if gate is None or gate.id is None:

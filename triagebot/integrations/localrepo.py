@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Column, Text, select
 from sqlmodel import Field, SQLModel, col
 
-from triagebot.db import SessionFactory, transaction, utcnow
+from triagebot.db import SessionFactory, reading, transaction, utcnow
 from triagebot.errors import PermanentFailure
 from triagebot.integrations.ports import PullRequest, RepoHead
 
@@ -187,7 +187,7 @@ class LocalRepoHost:
 
     def get_pull(self, repo: str, number: int) -> PullRequest:
         """Return a local pull request's state."""
-        with transaction(self.sessions) as session:
+        with reading(self.sessions) as session:
             row = session.get(LocalPullRequest, number)
             if row is None:
                 raise PermanentFailure(f"no local pull request #{number}")
@@ -196,7 +196,7 @@ class LocalRepoHost:
     def list_pull_files(self, repo: str, number: int) -> list[str]:
         """Return the paths a local pull request changes against its base (three-dot, as GitHub shows)."""
         pull = self.get_pull(repo, number)
-        with transaction(self.sessions) as session:
+        with reading(self.sessions) as session:
             row = session.get(LocalPullRequest, number)
             base = row.base if row is not None else "main"
         diff = self._git("diff", "--name-only", "--no-renames", f"{base}...{pull.branch}")
@@ -333,6 +333,6 @@ class LocalRepoHost:
 
 def pull_rows(sessions: SessionFactory) -> list[dict[str, Any]]:
     """Return every local pull request as plain data (for the dashboard)."""
-    with transaction(sessions) as session:
+    with reading(sessions) as session:
         rows = session.execute(select(LocalPullRequest).order_by(col(LocalPullRequest.id))).scalars()
         return [row.model_dump() for row in rows]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 
 from triagebot.backfill import service
-from triagebot.db import transaction
+from triagebot.db import reading, transaction
 from triagebot.errors import DeliveryError
 from triagebot.slackbot import ids, modals
 from triagebot.triage.models import Issue
@@ -60,7 +60,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.WONT_TEST)
     def wont_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         issue_id, user, channel = _click(body, action)
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             issue = session.get(Issue, issue_id)
             name = (issue.short_id or issue.id) if issue is not None else issue_id
         # The trigger_id expires three seconds after the click, so the modal cannot wait for the outbox.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from triagebot.coverage import queries, tests_query
-from triagebot.db import transaction
+from triagebot.db import reading
 from triagebot.slackbot.command_registry import Answer, Invocation, UsageError, sorted_commands, subcommand
 from triagebot.slackbot.mrkdwn import link, safe
 
@@ -72,7 +72,7 @@ def coverage_command(invocation: Invocation) -> Answer:
     if unknown or len(positional) > 1:
         raise UsageError(f"unexpected `{(unknown or positional[1:])[0]}`")
     project = positional[0] if positional else None
-    with transaction(invocation.services.sessions) as session:
+    with reading(invocation.services.sessions) as session:
         report = queries.coverage(session, project=project, days=days, limit=top)
     return render_coverage(report, team_domain=invocation.team_domain)
 
@@ -120,7 +120,7 @@ def tests_command(invocation: Invocation) -> Answer:
     """List the regression tests."""
     if invocation.args:
         raise UsageError(f"`/triage tests` takes no arguments, not `{invocation.args[0]}`")
-    with transaction(invocation.services.sessions) as session:
+    with reading(invocation.services.sessions) as session:
         rows = tests_query.list_tests(session)
     if not rows:
         text = "No regression tests yet. Click *Create regression test* on an issue's thread to add one."

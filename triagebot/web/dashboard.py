@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from triagebot.bootstrap import Services
 from triagebot.coverage import pages, queries, tests_query
-from triagebot.db import transaction, utcnow
+from triagebot.db import reading, transaction, utcnow
 from triagebot.triage.models import Issue
 from triagebot.web import charts
 from triagebot.web.auth import COOKIE, SESSION_SECONDS, dashboard_auth
@@ -133,7 +133,7 @@ def router(services: Services) -> APIRouter:
         days = min(max(days, 1), 365)
         states = tuple(queries.LABELS) if show == "all" else queries.GAPS
         now = utcnow()
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             report = queries.coverage(
                 session, project=project or None, days=days, states=states, limit=200, now=now
             )
@@ -156,7 +156,7 @@ def router(services: Services) -> APIRouter:
     @api.get("/issues/{issue_id}", response_class=HTMLResponse)
     def issue_page(request: Request, issue_id: str) -> Response:
         guard(request)
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             issue = session.get(Issue, issue_id)
             if issue is None:
                 raise HTTPException(404, "no such issue")
@@ -191,21 +191,21 @@ def router(services: Services) -> APIRouter:
     @api.get("/tests", response_class=HTMLResponse)
     def tests_page(request: Request) -> Response:
         guard(request)
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             rows = tests_query.list_tests(session)
         return render(request, "tests.html.j2", tests=rows)
 
     @api.get("/gates", response_class=HTMLResponse)
     def gates_page(request: Request) -> Response:
         guard(request)
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             runs = pages.gate_runs(session)
         return render(request, "gates.html.j2", runs=runs)
 
     @api.get("/gates/{gate_id}", response_class=HTMLResponse)
     def gate_page(request: Request, gate_id: int) -> Response:
         guard(request)
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             run, results = pages.gate_run(session, gate_id)
         if run is None:
             raise HTTPException(404, "no such gate run")
@@ -216,7 +216,7 @@ def router(services: Services) -> APIRouter:
         guard(request)
         if kind not in ("screenshot", "trace"):
             raise HTTPException(404, "no such evidence")
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             _run, results = pages.gate_run(session, gate_id)
         found = next((row for row in results if row["id"] == result_id), None)
         path = evidence_file(services.settings.data_dir, found.get(kind) if found else None)
@@ -232,7 +232,7 @@ def router(services: Services) -> APIRouter:
     def flags_page(request: Request) -> Response:
         guard(request)
         now = utcnow()
-        with transaction(services.sessions) as session:
+        with reading(services.sessions) as session:
             timelines = pages.flag_timelines(session)
         charts_by_flag = {(t.key, t.environment): charts.rollout_chart(t, now=now) for t in timelines}
         return render(request, "flags.html.j2", timelines=timelines, charts=charts_by_flag)

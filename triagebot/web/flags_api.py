@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction
+from triagebot.db import reading, transaction
 from triagebot.errors import BadInput
 from triagebot.flags import service
 from triagebot.flags.models import DEFAULT_ENVIRONMENT, FlagChange, FlagRollout
@@ -112,5 +112,5 @@ def _change(services: Services, key: str, body: FlagBody) -> JSONResponse:
 
 
 def _list(services: Services) -> JSONResponse:
-    with transaction(services.sessions) as session:
+    with reading(services.sessions) as session:
         return JSONResponse({"flags": [rollout_json(r) for r in service.list_rollouts(session)]})

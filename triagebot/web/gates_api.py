@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction
+from triagebot.db import reading, transaction
 from triagebot.errors import BadInput, RefusedHost
 from triagebot.gates import service
 from triagebot.gates.commit_report import evidence_url, gate_url
@@ -154,7 +154,7 @@ def _start(services: Services, body: GateBody) -> JSONResponse:
 
 
 def _show(services: Services, gate_id: int) -> JSONResponse:
-    with transaction(services.sessions) as session:
+    with reading(services.sessions) as session:
         gate = service.get_gate(session, gate_id)
         if gate is None:
             raise HTTPException(404, f"no gate {gate_id}")
@@ -163,7 +163,7 @@ def _show(services: Services, gate_id: int) -> JSONResponse:
 
 
 def _evidence_path(services: Services, gate_id: int, spec_id: str, name: str) -> str:
-    with transaction(services.sessions) as session:
+    with reading(services.sessions) as session:
         gate = service.get_gate(session, gate_id)
         run_id = gate.run_id if gate is not None else None
     if not run_id:
