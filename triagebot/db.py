@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
@@ -104,12 +105,21 @@ def insert_ignore(
     session: Session, model: type[SQLModel], values: dict[str, Any], conflict: Iterable[str]
 ) -> bool:
     """Insert a row unless one with the same `conflict` columns exists; return True when inserted."""
+    dialect = "postgresql" if is_postgres(session) else "sqlite"
+    # The values travel as parameters, not in the statement, so SQLAlchemy compiles it once and
+    # reuses it (literal values would make every call a new statement to coerce, key and compile).
+    stmt = _insert_ignore_statement(model, tuple(conflict), dialect)
+    return session.execute(stmt, values).first() is not None
+
+
+@functools.cache
+def _insert_ignore_statement(model: type[SQLModel], conflict: tuple[str, ...], dialect: str) -> Any:
+    """Build the INSERT ... ON CONFLICT DO NOTHING RETURNING statement for a table, once."""
     table = model.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if is_postgres(session) else sqlite
-    columns = list(conflict)
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=columns)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     # RETURNING yields a row only when the insert happened; rowcount is unreliable with it on psycopg.
-    return session.execute(stmt.returning(table.c[columns[0]])).first() is not None
+    return stmt.returning(table.c[conflict[0]])
 
 
 def affected(result: Any) -> int:

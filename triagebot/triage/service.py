@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
 
 from triagebot.db import insert_ignore, is_postgres, utcnow
 from triagebot.drafts.event import SentryEvent, normalize_event
@@ -65,12 +65,15 @@ def record_delivery(
     )
 
 
+# Built once with a bound id, so each call reuses the compiled statement instead of rebuilding it.
+_LOAD_ISSUE = select(Issue).where(col(Issue.id) == bindparam("issue_id"))
+_LOCK_ISSUE = _LOAD_ISSUE.with_for_update()
+
+
 def lock_issue(session: Session, issue_id: str) -> Issue | None:
     """Load an issue, locking its row on PostgreSQL so concurrent reports apply one at a time."""
-    stmt = select(Issue).where(Issue.id == issue_id)  # type: ignore[arg-type]
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = _LOCK_ISSUE if is_postgres(session) else _LOAD_ISSUE
+    return session.execute(stmt, {"issue_id": issue_id}).scalar_one_or_none()
 
 
 def record_report(session: Session, *, report: IssueReport, routing: Routing) -> str:
