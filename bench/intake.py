@@ -169,6 +169,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="triagebot worker processes (PostgreSQL)")
     args = parser.parse_args()
+    if args.workers > 1 and args.database == "sqlite":
+        parser.error("--workers needs --database postgres (SQLite has one writer)")
 
     slack = FakeSlack()
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
@@ -191,7 +193,7 @@ def main() -> None:
         "TRIAGEBOT_SCHEDULER_ENABLED": "false",
     }
     bare_port, bot_port = free_port(), free_port()
-    bare_workers = ["--workers", str(args.workers)] if args.workers > 1 else []
+    workers = ["--workers", str(args.workers)] if args.workers > 1 else []
     uvicorn = [
         sys.executable,
         "-m",
@@ -202,15 +204,15 @@ def main() -> None:
         "--host",
         "127.0.0.1",
     ]
+    triagebot = [sys.executable, "-m", "triagebot", "serve", "--no-migrate"]
     servers = {
         "bare FastAPI": (
-            start([*uvicorn, *bare_workers, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port),
+            start([*uvicorn, *workers, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port),
             bare_port,
         ),
         "triagebot": (
             start(
-                [sys.executable, "-m", "triagebot", "serve", "--no-migrate", "--port", str(bot_port)]
-                + (["--workers", str(args.workers)] if args.workers > 1 else []),
+                [*triagebot, *workers, "--port", str(bot_port)],
                 env,
                 bot_port,
             ),

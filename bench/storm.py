@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sqlite3
 import sys
 import tempfile
 import time
-from copy import deepcopy
 from pathlib import Path
 
-from bench.intake import FIXTURE, closed_loop, free_port, prepared, start
+from bench.intake import bodies, closed_loop, free_port, prepared, start
 from tests.support.fake_slack import FakeSlack
-from tests.support.signing import SENTRY_SECRET, compact
+from tests.support.signing import SENTRY_SECRET
 from triagebot.db import migrate
-
-
-def storm_bodies(count: int) -> list[bytes]:
-    """`count` distinct error.created events, all for issue 800000."""
-    base = json.loads(FIXTURE.read_text())
-    out = []
-    for n in range(count):
-        payload = deepcopy(base)
-        payload["data"]["error"]["issue_id"] = "800000"
-        payload["data"]["error"]["event_id"] = f"{n:032x}"
-        out.append(compact(payload))
-    return out
 
 
 def main() -> None:
@@ -62,14 +48,14 @@ def main() -> None:
     port = free_port()
     proc = start([sys.executable, "-m", "triagebot", "serve", "--no-migrate", "--port", str(port)], env, port)
     try:
-        requests = prepared(port, storm_bodies(args.events))
+        requests = prepared(port, bodies(args.events, issues=1))  # all for issue 700000
         began = time.monotonic()
         rps, _latencies = asyncio.run(closed_loop(port, requests, args.concurrency))
         sent = time.monotonic()
         while True:
             with sqlite3.connect(db) as conn:
                 pending = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
-                count = conn.execute("SELECT event_count FROM issues WHERE id = '800000'").fetchone()[0]
+                count = conn.execute("SELECT event_count FROM issues WHERE id = '700000'").fetchone()[0]
             if pending == 0 or time.monotonic() - sent > 60:
                 break
             time.sleep(0.2)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from triagebot.settings import Settings, secret
-from triagebot.web.signatures import hmac_hex
+from triagebot.web.signatures import sentry_hook_headers
 
 
 def register(sub: Any) -> None:
@@ -102,12 +101,7 @@ def run_replay(args: argparse.Namespace) -> int:
     if client_secret is None:
         print("triagebot replay: set TRIAGEBOT_SENTRY_CLIENT_SECRET to sign the body", file=sys.stderr)
         return 2
-    headers = {
-        "Content-Type": "application/json",
-        "Sentry-Hook-Resource": args.resource or resource_from_name(args.fixture),
-        "Sentry-Hook-Timestamp": str(int(time.time())),
-        "Sentry-Hook-Signature": hmac_hex(client_secret, body),
-    }
+    headers = sentry_hook_headers(client_secret, args.resource or resource_from_name(args.fixture), body)
     try:
         response = httpx.post(args.url, content=body, headers=headers, timeout=10)
     except httpx.HTTPError as exc:

@@ -51,8 +51,9 @@ from triagebot.demo_setup import (
     sentry_webhook_body,
     show_path,
 )
+from triagebot.drafts.config import SPEC_DIR
 from triagebot.settings import Settings
-from triagebot.web.signatures import hmac_hex
+from triagebot.web.signatures import sentry_hook_headers
 
 if TYPE_CHECKING:  # the service's modules load only when the demo runs, not for every CLI command
     from triagebot.backfill.models import RegressionTest
@@ -212,12 +213,7 @@ class Demo:
             body = sentry_webhook_body(buggy_url, datetime.now(UTC))
             client_secret = secret(self.settings.sentry_client_secret)
             assert client_secret is not None
-            headers = {
-                "Content-Type": "application/json",
-                "Sentry-Hook-Resource": "event_alert",
-                "Sentry-Hook-Timestamp": str(int(time.time())),
-                "Sentry-Hook-Signature": hmac_hex(client_secret, body),
-            }
+            headers = sentry_hook_headers(client_secret, "event_alert", body)
             answer = self.http.post(f"{self.url}/webhooks/sentry", content=body, headers=headers)
             if answer.status_code != 202:
                 raise DemoError(f"POST /webhooks/sentry answered {answer.status_code}: {answer.text}")
@@ -275,7 +271,7 @@ class Demo:
             test = wait_for(self.narrator, "the draft pull request", drafted, status=self._test_state)
             branch, rendered = test.branch or "", test.rendered_path or ""
             found(f"PR branch {branch} created in {show_path(self.repo)} (local PR #{test.pr_number})")
-            spec_path = f".triagebot/tests/{test.spec_id}.yml"
+            spec_path = f"{SPEC_DIR}/{test.spec_id}.yml"
             spec_text = git(self.repo, "show", f"{branch}:{spec_path}")
             test_text = git(self.repo, "show", f"{branch}:{rendered}")
             self.narrator.detail(f"{spec_path} ({len(spec_text.splitlines())} lines), the spec:")

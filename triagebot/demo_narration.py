@@ -112,7 +112,6 @@ def printable(text: str) -> str:
     return "".join(ch for ch in text if ch >= " " or ch == "\t")
 
 
-EMOJI = {":red_circle:": "●", ":test_tube:": "⚗", ":white_check_mark:": "✓", ":x:": "✗", ":warning:": "⚠"}
 BOLD = re.compile(r"\*([^*\n]+)\*")
 FIELDS_PER_LINE = 4
 
@@ -122,8 +121,6 @@ def terminal_lines(text: str | None) -> list[str]:
     from triagebot.web.charts import slack_text
 
     text = BOLD.sub(r"\1", slack_text(text))
-    for code, symbol in EMOJI.items():
-        text = text.replace(code, symbol)
     return [printable(line) for line in text.splitlines() if line.strip()]
 
 

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from triagebot.demo_narration import DemoError
+from triagebot.observability import LOG_FORMAT, quiet_chatty_loggers
 from triagebot.settings import Settings
 
 MARKER = ".triagebot-demo"  # marks a work dir this command made, so a rerun may delete it
@@ -180,10 +181,11 @@ def show_path(path: Path) -> str:
 def log_to(path: Path) -> Callable[[], None]:
     """Send logs to a file, keeping the terminal for the narration; return how to stop."""
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    quiet_chatty_loggers()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the demo's own polling would flood it
 
     def stop() -> None:

@@ -14,9 +14,17 @@ MIN_SECRET_LINE = 16
 SECRET_WORDS = ["token", "secret", "signature", "authorization", "private_key", "password", "dsn", "cookie"]
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr in one readable line per record."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    quiet_chatty_loggers()
+
+
+def quiet_chatty_loggers() -> None:
+    """Keep libraries that log routine work at INFO to warnings."""
     # APScheduler logs every run of every job at INFO; our job wrapper already says what each did.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Text, select
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, Session, SQLModel, col
 
 from triagebot.db import SessionFactory, reading, transaction, utcnow
 from triagebot.errors import PermanentFailure
@@ -188,26 +188,20 @@ class LocalRepoHost:
     def get_pull(self, repo: str, number: int) -> PullRequest:
         """Return a local pull request's state."""
         with reading(self.sessions) as session:
-            row = session.get(LocalPullRequest, number)
-            if row is None:
-                raise PermanentFailure(f"no local pull request #{number}")
-            return self._to_port(row)
+            return self._to_port(_pull_row(session, number))
 
     def list_pull_files(self, repo: str, number: int) -> list[str]:
         """Return the paths a local pull request changes against its base (three-dot, as GitHub shows)."""
-        pull = self.get_pull(repo, number)
         with reading(self.sessions) as session:
-            row = session.get(LocalPullRequest, number)
-            base = row.base if row is not None else "main"
-        diff = self._git("diff", "--name-only", "--no-renames", f"{base}...{pull.branch}")
+            row = _pull_row(session, number)
+            base, branch = row.base, row.branch
+        diff = self._git("diff", "--name-only", "--no-renames", f"{base}...{branch}")
         return [line for line in diff.stdout.splitlines() if line]
 
     def merge_pull(self, repo: str, number: int) -> PullRequest:
         """Merge a local pull request into its base branch (fast-forward when possible) and mark it merged."""
         with transaction(self.sessions) as session:
-            row = session.get(LocalPullRequest, number)
-            if row is None:
-                raise PermanentFailure(f"no local pull request #{number}")
+            row = _pull_row(session, number)
             if row.merged:
                 return self._to_port(row)
             base, branch = row.base, row.branch
@@ -223,8 +217,7 @@ class LocalRepoHost:
         else:
             self._git("update-ref", f"refs/heads/{base}", merged_sha, base_sha)
         with transaction(self.sessions) as session:
-            row = session.get(LocalPullRequest, number)
-            assert row is not None
+            row = _pull_row(session, number)
             row.state, row.merged, row.head_sha, row.updated_at = "closed", True, head_sha, utcnow()
             session.add(row)
             session.flush()
@@ -244,9 +237,7 @@ class LocalRepoHost:
     def close_pull(self, repo: str, number: int) -> PullRequest:
         """Close a local pull request without merging it."""
         with transaction(self.sessions) as session:
-            row = session.get(LocalPullRequest, number)
-            if row is None:
-                raise PermanentFailure(f"no local pull request #{number}")
+            row = _pull_row(session, number)
             if not row.merged:
                 row.state, row.updated_at = "closed", utcnow()
                 session.add(row)
@@ -329,6 +320,14 @@ class LocalRepoHost:
         kept.state = conclusion or status or kept.state
         kept.description = title or kept.description
         kept.url = details_url or kept.url
+
+
+def _pull_row(session: Session, number: int) -> LocalPullRequest:
+    """Load a local pull request's row, or fail for good when there is none."""
+    row = session.get(LocalPullRequest, number)
+    if row is None:
+        raise PermanentFailure(f"no local pull request #{number}")
+    return row
 
 
 def pull_rows(sessions: SessionFactory) -> list[dict[str, Any]]:
