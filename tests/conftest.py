@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import SQLModel
 
+from tests.support.fake_github import FakeGitHub
 from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import GITHUB_SECRET, SENTRY_SECRET, SLACK_SECRET
@@ -97,6 +98,14 @@ def fake_slack() -> Iterator[FakeSlack]:
     slack = FakeSlack()
     yield slack
     slack.stop()
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """GitHub's REST API on an ephemeral port, holding the repository acme/shop."""
+    github = FakeGitHub()
+    yield github
+    github.stop()
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +14,7 @@ from tests.support.fake_github import FakeGitHub
 from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.httpserver import Reply
-from tests.support.signing import fixture_request, slack_headers
+from tests.support.signing import click_body, fixture_request, slack_headers
 from triagebot.app import create_app
 from triagebot.bootstrap import Services, build_services
 
@@ -44,14 +42,6 @@ def fake_slack() -> Iterator[FakeSlack]:
     slack = SlackWithUsers()
     yield slack
     slack.stop()
-
-
-@pytest.fixture
-def fake_github() -> Iterator[FakeGitHub]:
-    """GitHub's REST API on an ephemeral port, holding the repository acme/shop."""
-    github = FakeGitHub()
-    yield github
-    github.stop()
 
 
 ServicesFactory = Callable[..., Services]
@@ -109,9 +99,5 @@ def open_thread(client: TestClient, services: Services, fixture: str = "event_al
 
 def click(client: TestClient, action_id: str, value: str, user: str = "U111") -> Any:
     """Post a signed block_actions payload, built from Slack's own example, for one of our buttons."""
-    payload = json.loads((FIXTURES / "slack" / "block_actions_button_click.json").read_text())
-    payload["user"]["id"] = user
-    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TRIAGE"
-    payload["actions"][0].update(action_id=action_id, value=value)
-    body = urlencode({"payload": json.dumps(payload)}).encode()
+    body = click_body(action_id, value, user)
     return client.post("/slack/events", content=body, headers=slack_headers(body))

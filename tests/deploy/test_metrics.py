@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import FIXTURES
 from tests.support.fake_slack import FakeSlack
-from tests.support.signing import compact, sentry_headers
+from tests.support.signing import compact, fixture_request, sentry_headers
 from triagebot.bootstrap import Services
 
 ISSUE_CREATED = FIXTURES / "sentry" / "issue.created.json"
@@ -28,8 +26,8 @@ def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
 
 
 def post_issue(client: TestClient) -> None:
-    body = compact(json.loads(ISSUE_CREATED.read_text()))
-    response = client.post("/webhooks/sentry", content=body, headers=sentry_headers("issue", body))
+    body, headers = fixture_request(ISSUE_CREATED)
+    response = client.post("/webhooks/sentry", content=body, headers=headers)
     assert response.status_code == 202, response.text
     assert response.json()["outcome"] == "opened"
 

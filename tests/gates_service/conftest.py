@@ -24,14 +24,6 @@ REPO = "acme/shop"
 AUTH = {"Authorization": f"Bearer {GATE_TOKEN}"}
 
 
-@pytest.fixture
-def fake_github() -> Iterator[FakeGitHub]:
-    """GitHub's REST API on an ephemeral port."""
-    github = FakeGitHub()
-    yield github
-    github.stop()
-
-
 def gate_services(
     database_url: str, tmp_path: Path, slack: FakeSlack, sentry: FakeSentry, github: FakeGitHub, **extra: Any
 ) -> Services:

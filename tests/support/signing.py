@@ -8,12 +8,16 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
 SENTRY_SECRET = "sentry-client-secret-for-tests"
 SLACK_SECRET = "slack-signing-secret-for-tests"
 GITHUB_SECRET = "github-webhook-secret-for-tests"
+
+
+SLACK_CLICK = Path(__file__).parents[1] / "fixtures" / "slack" / "block_actions_button_click.json"
 
 
 def compact(data: Any) -> bytes:
@@ -56,3 +60,12 @@ def github_headers(event: str, body: bytes, delivery: str, secret: str = GITHUB_
         "X-GitHub-Delivery": delivery,
         "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
     }
+
+
+def click_body(action_id: str, value: str, user: str = "U111") -> bytes:
+    """A block_actions body for one of our buttons, built from Slack's own example (form-encoded)."""
+    payload = json.loads(SLACK_CLICK.read_text())
+    payload["user"]["id"] = user
+    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TRIAGE"
+    payload["actions"][0].update(action_id=action_id, value=value)
+    return urlencode({"payload": json.dumps(payload)}).encode()

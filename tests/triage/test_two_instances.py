@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from copy import deepcopy
-from urllib.parse import urlencode
 
 import httpx
 import psycopg
@@ -22,7 +21,14 @@ import pytest
 from tests.conftest import FIXTURES, create_pg_database
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_slack import FakeSlack
-from tests.support.signing import SENTRY_SECRET, SLACK_SECRET, compact, sentry_headers, slack_headers
+from tests.support.signing import (
+    SENTRY_SECRET,
+    SLACK_SECRET,
+    click_body,
+    compact,
+    sentry_headers,
+    slack_headers,
+)
 from triagebot.db import migrate
 from triagebot.slackbot import ids
 
@@ -33,13 +39,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def fake_github() -> Iterator[FakeGitHub]:
-    github = FakeGitHub()
-    yield github
-    github.stop()
 
 
 @pytest.fixture
@@ -106,14 +105,6 @@ def wait_for_outbox(url: str) -> None:
     assert stuck == []
 
 
-def click_body(issue_id: str, user: str) -> bytes:
-    payload = json.loads((FIXTURES / "slack" / "block_actions_button_click.json").read_text())
-    payload["user"]["id"] = user
-    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TRIAGE"
-    payload["actions"][0].update(action_id=ids.CREATE_TEST, value=issue_id)
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
 def in_parallel(calls: list[tuple[str, bytes, dict[str, str]]]) -> list[str]:
     """POST every (url, body, headers) at once; return the failures."""
     failures: list[str] = []
@@ -171,7 +162,7 @@ def test_two_processes_share_the_work_without_double_posting(
     clicks = []
     for issue in range(6):
         for n, user in enumerate(("U111", "U222")):
-            body = click_body(f"9000{issue}", user)
+            body = click_body(ids.CREATE_TEST, f"9000{issue}", user)
             clicks.append((bases[(issue + n) % 2] + "/slack/events", body, slack_headers(body)))
     assert in_parallel(clicks) == []
     wait_for_outbox(url)
