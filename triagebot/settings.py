@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import fnmatch
+import os
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from triagebot.errors import BadInput
+
+OWN_PREFIX = "TRIAGEBOT_"
+
+
+class PreviewSecretRefused(BadInput):
+    """A repository's config names an environment variable the operator did not allow."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"the repository's config asks for the environment variable {name}, which "
+            + (
+                "is one of triagebot's own settings and is never sent to a preview"
+                if name.upper().startswith(OWN_PREFIX)
+                else "is not listed in TRIAGEBOT_PREVIEW_SECRETS"
+            )
+        )
+        self.name = name
+
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
 
@@ -61,6 +83,9 @@ class Settings(BaseSettings):
     gate_step_timeout_ms: int = 10_000
     gate_spec_timeout_ms: int = 60_000
     gate_setup_secret: SecretStr | None = None  # signs the data-setup calls to a preview
+    # Environment variables a repository's `.triagebot/config.yml` may have the gate send to a preview
+    # (sign-in fields, `preview.headers`): the operator's allow-list, names only, comma-separated.
+    preview_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     dashboard_token: SecretStr | None = None
     routes: dict[str, Route] = Field(default_factory=dict)
@@ -76,6 +101,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("preview_secrets", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        names = [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+        if not isinstance(names, list):
+            return value
+        for name in names:
+            if isinstance(name, str) and name.upper().startswith(OWN_PREFIX):
+                raise ValueError(f"{name} is one of triagebot's own settings and is never sent to a preview")
+        return [name for name in names if name]
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -95,6 +131,16 @@ class Settings(BaseSettings):
         """Return the channel and repo for a Sentry project, falling back to the defaults."""
         route = self.routes.get(project_slug or "", Route())
         return Route(channel=route.channel or self.slack_channel, repo=route.repo or self.github_repo)
+
+    def preview_secret_values(self, names: Iterable[str]) -> dict[str, str | None]:
+        """Read the named variables for a preview (None: unset); PreviewSecretRefused for one not allowed."""
+        allowed = set(self.preview_secrets)
+        values: dict[str, str | None] = {}
+        for name in names:
+            if name.upper().startswith(OWN_PREFIX) or name not in allowed:
+                raise PreviewSecretRefused(name)
+            values[name] = os.environ.get(name) or None
+        return values
 
     def preview_host_allowed(self, host: str) -> bool:
         """Say whether a gate may browse `host` (a pattern like `*.vercel.app` matches subdomains)."""

@@ -1,22 +1,48 @@
-"""The app repo's `.triagebot/config.yml`: where rendered tests go, their language, the test-id attribute.
+"""The app repo's `.triagebot/config.yml`: how drafts are laid out and how the preview is entered.
 
 ```yaml
 drafts:
   format: ts                 # ts (@playwright/test) or python (pytest-playwright)
   dir: e2e/regressions       # repo-relative folder for rendered tests
   test_id_attribute: data-testid
+preview:
+  login:                     # how a spec with `sign_in: true` signs in, before its start page
+    url: /login
+    fields:                  # selector -> NAME of the environment variable holding the value
+      "#email": E2E_USER
+      "#password": E2E_PASSWORD
+    submit: "button[type=submit]"
+    success_url: /account    # optional: where a successful sign-in lands
+    # or, for apps that sign in with a POST that sets a cookie:
+    # request: {method: POST, path: /api/login, json: {email: E2E_USER, password: E2E_PASSWORD}}
+  flags:                     # how the app is told a flag's value: exactly one of
+    cookie: "flag_{name}"    #   local_storage: "flags.{name}", query: "ff_{name}", header: "X-Flag-{name}"
+  headers:                   # sent with every request to the preview's origin, and nowhere else
+    x-vercel-protection-bypass: VERCEL_AUTOMATION_BYPASS_SECRET
 ```
+The file may come from a fork, so it only ever *names* environment variables; which of them the gate
+may read is the operator's choice (`TRIAGEBOT_PREVIEW_SECRETS`), checked where they are read.
 Other sections belong to other features and are ignored here.
 """
 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
+from triagebot.drafts.spec import relative_path
 from triagebot.errors import BadInput
 
 CONFIG_PATH = ".triagebot/config.yml"
@@ -43,36 +69,161 @@ class DraftConfig(BaseModel):
         return str(path)
 
 
-def load_config(repo_root: Path | None) -> DraftConfig:
-    """Read the `drafts` section of `.triagebot/config.yml` under the repo root; defaults if absent."""
+# The name of an environment variable: never a value, never an expression.
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+# An origin-relative path, as in specs: the recipe can never point the gate at another host.
+PreviewPath = Annotated[str, Field(max_length=2048), AfterValidator(relative_path)]
+Selector = Annotated[str, Field(min_length=1, max_length=1024)]
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$")]
+# Headers that would change where or how a request goes, or that the browser manages itself.
+RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "upgrade", "proxy-authorization", "cookie"}
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoginRequest(_Strict):
+    """Sign in with one HTTP call whose JSON body's values are read from environment variables."""
+
+    method: Literal["POST", "PUT"] = "POST"
+    path: PreviewPath
+    json_fields: dict[Annotated[str, Field(min_length=1, max_length=256)], EnvName] = Field(alias="json")
+
+
+class Login(_Strict):
+    """A sign-in recipe: a form (`url`, `fields`, `submit`) or an API call (`request`)."""
+
+    url: PreviewPath | None = None
+    fields: dict[Selector, EnvName] = Field(default_factory=dict)  # selector -> variable NAME
+    submit: Selector | None = None  # none: Enter in the last field
+    success_url: PreviewPath | None = None
+    request: LoginRequest | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Login:
+        if self.request is not None and (self.url or self.fields or self.submit):
+            raise ValueError("give either a form (url, fields, submit) or a request, not both")
+        if self.request is None and not (self.url and self.fields):
+            raise ValueError("a sign-in form needs url and fields (or give a request instead)")
+        return self
+
+    @property
+    def variables(self) -> list[str]:
+        """Name every environment variable the recipe reads."""
+        return list(self.request.json_fields.values()) if self.request else list(self.fields.values())
+
+
+class FlagRecipe(_Strict):
+    """How the app under test reads a flag: one of cookie, local_storage, query or header, with `{name}`."""
+
+    cookie: str | None = Field(default=None, max_length=256)
+    local_storage: str | None = Field(default=None, max_length=256)
+    query: str | None = Field(default=None, max_length=256)
+    header: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FlagRecipe:
+        given = [(k, v) for k, v in self.model_dump().items() if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of cookie, local_storage, query or header")
+        if "{name}" not in given[0][1]:
+            raise ValueError(f"{given[0][0]} must contain {{name}}, where the flag's name goes")
+        return self
+
+    @property
+    def carrier(self) -> tuple[Literal["cookie", "local_storage", "query", "header"], str]:
+        """Return (where the flag goes, the pattern its name is put into)."""
+        for kind in ("cookie", "local_storage", "query", "header"):
+            pattern = getattr(self, kind)
+            if pattern is not None:
+                return kind, pattern
+        raise AssertionError("validated to hold one")
+
+    def name_for(self, flag: str) -> str:
+        """Return the cookie, storage key, query parameter or header name that carries `flag`."""
+        return self.carrier[1].replace("{name}", flag)
+
+
+class PreviewConfig(BaseModel):
+    """How the gate and rendered tests enter the preview: sign-in, flags and extra headers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    login: Login | None = None
+    flags: FlagRecipe | None = None
+    headers: dict[HeaderName, EnvName] = Field(default_factory=dict)  # header -> variable NAME
+
+    @field_validator("headers")
+    @classmethod
+    def _not_reserved(cls, value: dict[str, str]) -> dict[str, str]:
+        for header in value:
+            if header.lower() in RESERVED_HEADERS:
+                raise ValueError(f"{header} cannot be set this way")
+        return value
+
+    @property
+    def variables(self) -> list[str]:
+        """Name every environment variable this configuration reads, in file order."""
+        names = [*(self.login.variables if self.login else []), *self.headers.values()]
+        return list(dict.fromkeys(names))
+
+
+Section = TypeVar("Section", DraftConfig, PreviewConfig)
+
+
+def _read(repo_root: Path | None) -> tuple[str | None, str]:
     if repo_root is None:
-        return DraftConfig()
+        return None, CONFIG_PATH
     path = repo_root / CONFIG_PATH
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), str(path)
     except FileNotFoundError:
-        return DraftConfig()
+        return None, str(path)
     except OSError as exc:
         raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_config(text, source=str(path))
+
+
+def load_config(repo_root: Path | None) -> DraftConfig:
+    """Read the `drafts` section of `.triagebot/config.yml` under the repo root; defaults if absent."""
+    text, source = _read(repo_root)
+    return parse_config(text, source=source)
+
+
+def load_preview_config(repo_root: Path | None) -> PreviewConfig:
+    """Read the `preview` section of `.triagebot/config.yml` under the repo root; empty if absent."""
+    text, source = _read(repo_root)
+    return parse_preview_config(text, source=source)
 
 
 def parse_config(text: str | None, *, source: str = CONFIG_PATH) -> DraftConfig:
     """Read the `drafts` section of a config file's text (defaults when absent); errors name `source`."""
+    return _section(text, "drafts", DraftConfig, source)
+
+
+def parse_preview_config(text: str | None, *, source: str = CONFIG_PATH) -> PreviewConfig:
+    """Read the `preview` section of a config file's text (empty when absent); errors name `source`."""
+    return _section(text, "preview", PreviewConfig, source)
+
+
+def _section(text: str | None, name: str, model: type[Section], source: str) -> Section:
     if text is None:
-        return DraftConfig()
+        return model()
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadInput(f"{source}: cannot be read as YAML: {exc}") from None
-    section = data.get("drafts") if isinstance(data, dict) else None
+    section = data.get(name) if isinstance(data, dict) else None
     if section is None:
-        return DraftConfig()
+        return model()
     if not isinstance(section, dict):
-        raise BadInput(f"{source}: drafts: must be a mapping")
+        raise BadInput(f"{source}: {name}: must be a mapping")
     try:
-        return DraftConfig.model_validate(section)
+        return model.model_validate(section)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in ("drafts", *first["loc"]))
-        raise BadInput(f"{source}: {field}: {first['msg']}") from None
+        problem: ErrorDetails = exc.errors()[0]
+        field = ".".join(str(part) for part in (name, *problem["loc"]))
+        # The message names the field; the offending value (perhaps a pasted secret) is not echoed.
+        raise BadInput(f"{source}: {field}: {problem['msg']}") from None

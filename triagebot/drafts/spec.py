@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from triagebot.errors import SpecError
 
-SCHEMA_VERSION = 1
+# Version 2 added `sign_in`, the `press`, `select` and `check` steps and `fill.source`; version 1
+# specs load and run unchanged, and a spec is written with the lowest version that can hold it.
+SCHEMA_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 SPEC_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
-def _relative_path(value: str) -> str:
+def relative_path(value: str) -> str:
     """Accept only an origin-relative path such as `/checkout?step=2`."""
     if not value.startswith("/") or value.startswith("//") or "\\" in value:
         raise ValueError("must be a path on the preview starting with a single '/'")
@@ -51,7 +54,7 @@ class Goto(_Model):
     action: Literal["goto"] = "goto"
     path: RelPath
 
-    _check = field_validator("path")(classmethod(lambda cls, v: _relative_path(v)))
+    _check = field_validator("path")(classmethod(lambda cls, v: relative_path(v)))
 
 
 class Click(_Model):
@@ -60,17 +63,47 @@ class Click(_Model):
 
 
 class Fill(_Model):
+    """Type `value` into a field (replacing what it holds)."""
+
     action: Literal["fill"] = "fill"
     locator: Locator
     value: str = Field(max_length=4096)
     synthetic: bool = True  # events never carry typed values; this one was made up
+    # Schema 2: where a non-synthetic value was read, e.g. "GET /api/search" (the request that carried it).
+    source: str | None = Field(default=None, max_length=2048)
+
+
+class Press(_Model):
+    """Schema 2: press `key` in the element, e.g. Enter to submit a search form that has no button."""
+
+    action: Literal["press"] = "press"
+    locator: Locator
+    key: Literal["Enter", "Tab", "Escape", "Space", "ArrowDown", "ArrowUp"] = "Enter"
+
+
+class Select(_Model):
+    """Schema 2: choose the `<select>` option whose value is `value`; no value: the first non-empty one."""
+
+    action: Literal["select"] = "select"
+    locator: Locator
+    value: str | None = Field(default=None, max_length=4096)
+    # Where the value was read, e.g. "POST /api/shipping"; None when it is the first non-empty option.
+    source: str | None = Field(default=None, max_length=2048)
+
+
+class Check(_Model):
+    """Schema 2: tick a checkbox or radio button (`checked: false` unticks a checkbox)."""
+
+    action: Literal["check"] = "check"
+    locator: Locator
+    checked: bool = True
 
 
 class ExpectUrl(_Model):
     action: Literal["expect_url"] = "expect_url"
     path: RelPath
 
-    _check = field_validator("path")(classmethod(lambda cls, v: _relative_path(v)))
+    _check = field_validator("path")(classmethod(lambda cls, v: relative_path(v)))
 
 
 class Request(_Model):
@@ -82,10 +115,13 @@ class Request(_Model):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = Field(default=None, max_length=1_000_000)
 
-    _check = field_validator("path")(classmethod(lambda cls, v: _relative_path(v)))
+    _check = field_validator("path")(classmethod(lambda cls, v: relative_path(v)))
 
 
-Step = Annotated[Goto | Click | Fill | ExpectUrl | Request, Field(discriminator="action")]
+Step = Annotated[
+    Goto | Click | Fill | Press | Select | Check | ExpectUrl | Request, Field(discriminator="action")
+]
+V2_STEPS = (Press, Select, Check)
 
 
 class ExceptionInfo(_Model):
@@ -114,6 +150,8 @@ class Covers(_Model):
 
 
 class FlagRef(_Model):
+    """A feature flag as the event recorded it; the gate sets it (as `preview.flags` says) before `start`."""
+
     key: str = Field(min_length=1, max_length=256)
     value: bool | str | int | float | None = None
 
@@ -125,7 +163,7 @@ class Setup(_Model):
     fixture: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.:-]+$")
     data: dict[str, Any] = Field(default_factory=dict)
 
-    _check = field_validator("path")(classmethod(lambda cls, v: _relative_path(v)))
+    _check = field_validator("path")(classmethod(lambda cls, v: relative_path(v)))
 
 
 class PageError(_Model):
@@ -144,20 +182,60 @@ class Assertions(_Model):
 class Spec(_Model):
     """One regression test, as committed to `.triagebot/tests/<id>.yml`."""
 
-    version: Literal[1] = 1  # SCHEMA_VERSION
+    version: Literal[1, 2] = 1  # when left out: the lowest version that holds the fields given
     id: str = Field(pattern=SPEC_ID.pattern)
     kind: Literal["browser", "http"] = "browser"
     issue: IssueRef
     covers: Covers = Field(default_factory=Covers)
     flags: list[FlagRef] = Field(default_factory=list)
     always_run: bool = False
+    # Schema 2: sign in first, with the recipe in the repository's `.triagebot/config.yml`
+    # (`preview.login`); the values come from the gate's environment, never from the spec.
+    sign_in: bool = False
     setup: Setup | None = None
     start: RelPath | None = None  # first page; required for browser specs
     steps: list[Step] = Field(default_factory=list)
     assertions: Assertions = Field(default_factory=Assertions)
     notes: list[str] = Field(default_factory=list)  # what is uncertain: weak locators, synthetic inputs
 
-    _check = field_validator("start")(classmethod(lambda cls, v: v if v is None else _relative_path(v)))
+    _check = field_validator("start")(classmethod(lambda cls, v: v if v is None else relative_path(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_version(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "version" not in data and _uses_v2(data):
+            return {**data, "version": 2}
+        return data
+
+    @model_validator(mode="after")
+    def _version_holds_fields(self) -> Spec:
+        if self.version < required_version(self):
+            raise ValueError("uses sign_in, press, select, check or fill.source, which need version: 2")
+        return self
+
+
+def _uses_v2(data: dict[str, Any]) -> bool:
+    """Tell from raw spec data (dicts or models) whether it needs schema version 2."""
+
+    def get(item: Any, key: str) -> Any:
+        return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+    steps = data.get("steps") or []
+    return bool(data.get("sign_in")) or any(
+        get(step, "action") in ("press", "select", "check")
+        or (get(step, "action") == "fill" and get(step, "source") is not None)
+        for step in steps
+        if isinstance(steps, list | tuple)
+    )
+
+
+def required_version(spec: Spec) -> int:
+    """Return the lowest schema version that can hold this spec (1 unless it uses a version 2 field)."""
+    uses_v2 = spec.sign_in or any(
+        isinstance(step, V2_STEPS) or (isinstance(step, Fill) and step.source is not None)
+        for step in spec.steps
+    )
+    return 2 if uses_v2 else 1
 
 
 def _field_path(error: Any) -> str:
@@ -169,8 +247,9 @@ def parse_spec(data: object, *, file: str = "<spec>") -> Spec:
     if not isinstance(data, dict):
         raise SpecError(file, "(top level)", "a spec must be a mapping")
     version = data.get("version")
-    if version != SCHEMA_VERSION:
-        raise SpecError(file, "version", f"unsupported schema version {version!r}; expected {SCHEMA_VERSION}")
+    if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
+        expected = " or ".join(str(v) for v in SUPPORTED_VERSIONS)
+        raise SpecError(file, "version", f"unsupported schema version {version!r}; expected {expected}")
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
@@ -201,4 +280,6 @@ def load_specs(folder: Path) -> list[Spec]:
 def dump_spec(spec: Spec) -> str:
     """Serialise a spec as YAML, in schema field order, with no Python-specific tags."""
     data = spec.model_dump(mode="json", exclude_none=True)
+    if not data.get("sign_in"):
+        data.pop("sign_in", None)  # version 1 has no such field
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triagebot.drafts.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Step
+from triagebot.drafts.spec import Check, Click, ExpectUrl, Fill, Goto, Locator, Press, Request, Select, Step
 
 
 def describe_locator(locator: Locator) -> str:
@@ -19,6 +19,13 @@ def describe_step(step: Step) -> str:
         return f"click {describe_locator(step.locator)}"
     if isinstance(step, Fill):
         return f"fill {describe_locator(step.locator)}"
+    if isinstance(step, Press):
+        return f"press {step.key} in {describe_locator(step.locator)}"
+    if isinstance(step, Select):
+        option = "the first non-empty option" if step.value is None else f"option {step.value!r}"
+        return f"select {option} in {describe_locator(step.locator)}"
+    if isinstance(step, Check):
+        return f"{'check' if step.checked else 'uncheck'} {describe_locator(step.locator)}"
     if isinstance(step, ExpectUrl):
         return f"expect url {step.path}"
     if isinstance(step, Request):
