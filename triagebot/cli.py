@@ -1,4 +1,4 @@
-"""The `triagebot` command: serve | demo | draft | gate | replay | run-job."""
+"""The `triagebot` command: serve | migrate | demo | draft | gate | replay | run-job."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from triagebot import commands as service_commands
 from triagebot import demo
 from triagebot.drafts import command as draft_command
 from triagebot.gates import command as gate_command
+from triagebot.settings import BadSetting, describe_settings_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except BadSetting as exc:
+        print(f"triagebot {args.command}: {exc}", file=sys.stderr)
+    except (ValidationError, SettingsError) as exc:
+        # A command that read Settings() itself: the same short message as load_settings() gives.
+        if isinstance(exc, ValidationError) and exc.title != "Settings":
+            raise
+        print(f"triagebot {args.command}: {describe_settings_error(exc)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
+import re
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from triagebot.errors import BadInput
+from triagebot.errors import BadInput, NotConfigured
 
 OWN_PREFIX = "TRIAGEBOT_"
 
@@ -95,6 +99,19 @@ class Settings(BaseSettings):
 
     sentry_dsn: SecretStr | None = Field(default=None, validation_alias="SENTRY_DSN")
 
+    @field_validator("database_url")
+    @classmethod
+    def _parse_database_url(cls, value: str) -> str:
+        # Checked here so a typo is named at start, not deep inside the first query's traceback.
+        try:
+            url = make_url(value.replace("postgres://", "postgresql://", 1))
+            url.get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            raise ValueError(
+                "not a database URL; expected sqlite:///path/to/file.db or postgresql://user:pass@host/name"
+            ) from None
+        return value
+
     @field_validator("preview_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
@@ -146,6 +163,58 @@ class Settings(BaseSettings):
         """Say whether a gate may browse `host` (a pattern like `*.vercel.app` matches subdomains)."""
         host = host.lower()
         return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.preview_hosts)
+
+
+class BadSetting(NotConfigured):
+    """A setting that cannot be used; the message names the variable and what is wrong."""
+
+
+def load_settings(**values: Any) -> Settings:
+    """Read the settings, turning pydantic's reports into one line per bad variable."""
+    try:
+        return Settings(**values)
+    except (ValidationError, SettingsError) as exc:
+        raise BadSetting(describe_settings_error(exc)) from None
+
+
+def describe_settings_error(exc: ValidationError | SettingsError) -> str:
+    """Say which variable is wrong and how, one line each."""
+    if isinstance(exc, SettingsError):
+        return _describe_parse_error(exc)
+    return "\n".join(_describe(error) for error in exc.errors()[:5])
+
+
+def env_name(field: str) -> str:
+    """Return the environment variable that sets a Settings field."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return alias if isinstance(alias, str) else f"TRIAGEBOT_{field.upper()}"
+
+
+def _describe(error: Any) -> str:
+    location = [str(part) for part in error.get("loc", ())]
+    if not location:  # a model-level check; its message names the variable itself
+        return str(error.get("msg", "invalid settings")).removeprefix("Value error, ")
+    field, inner = location[0], ".".join(location[1:])
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    shown = error.get("input")
+    info = Settings.model_fields.get(field)
+    # Secrets, and URLs that may carry a password, are never echoed back.
+    hidden = field == "database_url" or (info is not None and "SecretStr" in str(info.annotation))
+    if isinstance(shown, str) and not hidden and not inner:
+        message += f" (got {shown[:80]!r})"
+    return f"{env_name(field)}: {inner + ': ' if inner else ''}{message}"
+
+
+def _describe_parse_error(exc: SettingsError) -> str:
+    # pydantic-settings says 'error parsing value for field "routes" from source ...' and keeps
+    # the JSON decoder's error as the cause.
+    found = re.search(r'field "([^"]+)"', str(exc))
+    name = env_name(found.group(1)) if found else "a TRIAGEBOT_* variable"
+    cause = exc.__cause__
+    detail = str(cause) if isinstance(cause, json.JSONDecodeError) else str(exc)
+    hint = ' expected e.g. {"checkout-web": {"channel": "C0123", "repo": "acme/checkout"}}'
+    return f"{name}: not valid JSON ({detail});" + (hint if name.endswith("ROUTES") else "")
 
 
 def secret(value: SecretStr | None) -> str | None:

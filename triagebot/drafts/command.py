@@ -33,7 +33,9 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "event", metavar="EVENT.json", help="a Sentry event, webhook body or API response ('-' reads stdin)"
     )
-    parser.add_argument("--out", metavar="DIR", type=Path, default=Path("."), help="the app repository root")
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, default=None, help="the app repository root (default: here)"
+    )
     parser.add_argument(
         "--format", choices=["ts", "python"], help="test language (default: from config, else ts)"
     )
@@ -43,10 +45,12 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the draft; exit 2 with a one-line message when the input is unusable."""
     try:
-        written = write_draft(args.event, out=args.out, fmt=args.format)
+        written = write_draft(args.event, out=args.out or Path("."), fmt=args.format)
     except BadInput as exc:
         print(f"triagebot draft: {exc}", file=sys.stderr)
         return 2
+    if args.out is None:
+        print(f"no --out given: wrote into this directory ({Path.cwd()}) as the app repository's root")
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -21,7 +21,7 @@ from triagebot.gates.ports import BrowserUnavailable
 from triagebot.gates.report import junit_xml, markdown_summary, progress_line, summary_text
 from triagebot.gates.runner import GateOptions, ProgressEvent, run_gate
 from triagebot.gates.selection import select_specs
-from triagebot.settings import Settings
+from triagebot.settings import Settings, load_settings
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -88,7 +88,7 @@ def _load(folder: Path) -> list[Spec]:
 
 def _settings_for(base_url: str) -> Settings:
     """Load settings; with TRIAGEBOT_PREVIEW_HOSTS unset the CLI may browse only --base-url's host."""
-    settings = Settings()
+    settings = load_settings()  # a bad variable: BadSetting, one line at the CLI's edge
     host = (urlsplit(base_url.strip()).hostname or "").lower()
     if not settings.preview_hosts and host:
         settings = settings.model_copy(update={"preview_hosts": [host]})
