@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # Environment variables a repository's `.triagebot/config.yml` may have the gate send to a preview
     # (sign-in fields, `preview.headers`): the operator's allow-list, names only, comma-separated.
     preview_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    verify_url: str | None = None  # where drafts are verified when no default-branch preview is known
+    verify_budget_seconds: float = Field(default=60.0, ge=0)  # time for trying a draft's alternatives
 
     dashboard_token: SecretStr | None = None
     routes: dict[str, Route] = Field(default_factory=dict)

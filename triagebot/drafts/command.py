@@ -1,7 +1,12 @@
-"""`triagebot draft EVENT.json [--out DIR] [--format ts|python]`: write a spec and its rendered test.
+"""`triagebot draft EVENT.json [--out DIR] [--format ts|python] [--verify URL]`: write a spec and its test.
 
 DIR is the app repository's root: the spec goes to `DIR/.triagebot/tests/<id>.yml` and the test
 where `DIR/.triagebot/config.yml` says (by default `DIR/e2e/regressions/`).
+
+With --verify URL the draft is run against URL as the gate would run it (trying its alternatives
+when it does not reproduce) and the verdict is kept in the spec's `verification:` block and printed
+as the last line. Exit status: 0 drafted (reproduced or not_reproduced), 2 bad usage, 3 the
+verification could not run (unreachable, host not allowed, no browser): result `error`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -20,6 +26,8 @@ from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
 from triagebot.drafts.spec import dump_spec, parse_spec
 from triagebot.errors import BadInput
+from triagebot.settings import BadSetting, Settings, load_settings
+from triagebot.verify.run import Outcome, verify_draft
 
 
 def register(sub: Any) -> None:
@@ -39,13 +47,30 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--format", choices=["ts", "python"], help="test language (default: from config, else ts)"
     )
+    parser.add_argument(
+        "--verify", metavar="URL", help="run the draft against this build and record whether it reproduces"
+    )
+    parser.add_argument(
+        "--verify-budget",
+        metavar="SECONDS",
+        type=float,
+        help="time for trying alternatives when the draft does not reproduce (default 60)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the draft; exit 2 with a one-line message when the input is unusable."""
+    """Write the draft (verified when asked); exit 2 with a one-line message when the input is unusable."""
+    outcome: list[Outcome] = []
     try:
-        written = write_draft(args.event, out=args.out or Path("."), fmt=args.format)
+        written = write_draft(
+            args.event,
+            out=args.out or Path("."),
+            fmt=args.format,
+            verify_url=getattr(args, "verify", None),
+            verify_budget=getattr(args, "verify_budget", None),
+            outcome=outcome,
+        )
     except BadInput as exc:
         print(f"triagebot draft: {exc}", file=sys.stderr)
         return 2
@@ -53,14 +78,40 @@ def run(args: argparse.Namespace) -> int:
         print(f"no --out given: wrote into this directory ({Path.cwd()}) as the app repository's root")
     for path in written:
         print(f"wrote {path}")
-    return 0
+    if not outcome:
+        return 0
+    verification = outcome[0].verification
+    for line in outcome[0].tried:
+        print(f"tried: {line}")
+    print(f"{verification.result} ({verification.base_url}): {verification.detail}")
+    return 3 if verification.result == "error" else 0
 
 
-def write_draft(source: str, *, out: Path, fmt: str | None = None) -> list[Path]:
-    """Derive and write the spec and its test under the repo root `out`; return the files written."""
+def write_draft(
+    source: str,
+    *,
+    out: Path,
+    fmt: str | None = None,
+    verify_url: str | None = None,
+    verify_budget: float | None = None,
+    outcome: list[Outcome] | None = None,
+) -> list[Path]:
+    """Derive (and verify, given a URL) the spec, write it and its test under `out`; return the files."""
     payload = _read_json(source)
     config = load_config(out)
-    spec = derive_spec(normalize_event(payload), test_id_attribute=config.test_id_attribute)
+    event = normalize_event(payload)
+    spec = derive_spec(event, test_id_attribute=config.test_id_attribute)
+    if verify_url is not None:
+        result = verify_draft(
+            spec,
+            base_url=verify_url,
+            settings=_settings_for(verify_url),
+            event=event,
+            budget_seconds=verify_budget,
+        )
+        spec = result.spec
+        if outcome is not None:
+            outcome.append(result)
     spec_text = dump_spec(spec)
     parse_spec(_yaml_round_trip(spec_text), file=f"{SPEC_DIR}/{spec.id}.yml")  # what the gate will load
     chosen: Format = "python" if (fmt or config.format) == "python" else "ts"
@@ -73,6 +124,18 @@ def write_draft(source: str, *, out: Path, fmt: str | None = None) -> list[Path]
         except OSError as exc:
             raise BadInput(f"{path}: cannot be written: {exc.strerror}") from None
     return [spec_path, test_path]
+
+
+def _settings_for(url: str) -> Settings:
+    """Load settings; with TRIAGEBOT_PREVIEW_HOSTS unset the CLI may browse only the URL's own host."""
+    try:
+        settings = load_settings()
+    except BadSetting as exc:
+        raise BadInput(str(exc)) from None
+    host = (urlsplit(url.strip()).hostname or "").lower() if "://" in url else ""
+    if not settings.preview_hosts and host:
+        settings = settings.model_copy(update={"preview_hosts": [host]})
+    return settings
 
 
 def _read_json(source: str) -> Any:

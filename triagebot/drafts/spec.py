@@ -8,6 +8,7 @@ host, a scheme or a file, so a spec from a fork cannot steer the gate's browser 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -179,6 +180,21 @@ class Assertions(_Model):
     text_absent: list[Annotated[str, Field(min_length=1, max_length=8192)]] = Field(default_factory=list)
 
 
+class Verification(_Model):
+    """Whether the draft, run against a build with the bug, failed with the Sentry issue's own error."""
+
+    result: Literal["reproduced", "not_reproduced", "error"]
+    base_url: str = Field(min_length=1, max_length=2048)  # the origin it ran against
+    at: str = Field(min_length=1, max_length=64)  # ISO 8601, UTC
+    detail: str = Field(default="", max_length=4096)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso(cls, value: object) -> object:
+        # YAML reads an unquoted timestamp as a datetime; keep the text form either way.
+        return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+
+
 class Spec(_Model):
     """One regression test, as committed to `.triagebot/tests/<id>.yml`."""
 
@@ -197,6 +213,7 @@ class Spec(_Model):
     steps: list[Step] = Field(default_factory=list)
     assertions: Assertions = Field(default_factory=Assertions)
     notes: list[str] = Field(default_factory=list)  # what is uncertain: weak locators, synthetic inputs
+    verification: Verification | None = None  # optional: older specs and unverified drafts have none
 
     _check = field_validator("start")(classmethod(lambda cls, v: v if v is None else relative_path(v)))
 

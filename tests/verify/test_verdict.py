@@ -1,0 +1,133 @@
+"""Verdicts from gate results: only the issue's own error counts as reproduced."""
+
+from __future__ import annotations
+
+from triagebot.drafts.derive import derive_spec
+from triagebot.drafts.event import normalize_event
+from triagebot.drafts.spec import Assertions, ExceptionInfo, IssueRef, PageError, Request, Spec
+from triagebot.gates.models import Attempt, Failure, SpecResult
+from triagebot.verify.variants import alternative_locators, variants
+from triagebot.verify.verdict import classify
+
+from .conftest import sample_payload
+
+TYPE_ERROR = "TypeError: Cannot read properties of undefined (reading 'discount')"
+
+
+def _browser_spec() -> Spec:
+    return derive_spec(normalize_event(sample_payload()), issue={"id": "4501", "shortId": "SHOP-7"})
+
+
+def _server_spec() -> Spec:
+    return Spec(
+        id="api-1",
+        kind="http",
+        issue=IssueRef(id="77", exception=ExceptionInfo(type="ZeroDivisionError", value="division by zero")),
+        steps=[Request(method="POST", path="/api/orders?x=1")],
+        assertions=Assertions(page_error=None, no_server_errors=True),
+    )
+
+
+def _failed(
+    *messages: str, step_index: int | None = 4, step: str = "click testid=apply-coupon"
+) -> SpecResult:
+    attempts = [
+        Attempt(
+            number=n,
+            passed=False,
+            duration_ms=1,
+            failure=Failure(step_index=step_index, step=step, message=m),
+        )
+        for n, m in enumerate(messages, start=1)
+    ]
+    return SpecResult(spec_id="s", issue_id="1", status="failed", attempts=attempts, duration_ms=2)
+
+
+def test_the_issues_own_page_error_on_every_attempt_is_reproduced() -> None:
+    message = f"page error {TYPE_ERROR}"
+    verdict = classify(_browser_spec(), _failed(message, message))
+    assert verdict.result == "reproduced"
+    assert verdict.detail == f"step 5 (click testid=apply-coupon): {TYPE_ERROR}"
+
+
+def test_another_exception_is_not_reproduced_and_says_what_was_seen() -> None:
+    verdict = classify(_browser_spec(), _failed("page error RangeError: Invalid array length"))
+    assert verdict.result == "not_reproduced"
+    assert "a different page error, RangeError: Invalid array length" in verdict.detail
+
+
+def test_same_type_with_another_message_is_not_reproduced() -> None:
+    verdict = classify(_browser_spec(), _failed("page error TypeError: x is not a function"))
+    assert verdict.result == "not_reproduced"
+
+
+def test_reproduced_once_then_failing_otherwise_is_not_reproduced() -> None:
+    result = _failed(f"page error {TYPE_ERROR}", "locator testid=apply-coupon: Timeout 3000ms exceeded")
+    verdict = classify(_browser_spec(), result)
+    assert verdict.result == "not_reproduced"
+    assert verdict.detail.startswith("step 5 (click testid=apply-coupon): locator")
+
+
+def test_a_pass_and_a_flaky_pass_are_not_reproduced() -> None:
+    passed = SpecResult(
+        spec_id="s",
+        issue_id="1",
+        status="passed",
+        attempts=[Attempt(number=1, passed=True, duration_ms=1)],
+        duration_ms=1,
+    )
+    assert classify(_browser_spec(), passed).result == "not_reproduced"
+    flaky = passed.model_copy(update={"status": "flaky"})
+    assert "does not count" in classify(_browser_spec(), flaky).detail
+
+
+def test_infrastructure_failure_is_an_error() -> None:
+    result = _failed("spec needs data setup but TRIAGEBOT_GATE_SETUP_SECRET is not set").model_copy(
+        update={"status": "error"}
+    )
+    assert classify(_browser_spec(), result).result == "error"
+
+
+def test_a_5xx_on_the_named_request_is_reproduced_and_elsewhere_is_not() -> None:
+    spec = _server_spec()
+    here = classify(spec, _failed("POST http://127.0.0.1:5000/api/orders?x=1 answered 500", step_index=0))
+    assert here.result == "reproduced"
+    assert here.detail == "step 1 (click testid=apply-coupon): POST /api/orders answered 500"
+    elsewhere = classify(spec, _failed("GET http://127.0.0.1:5000/favicon.ico answered 500", step_index=0))
+    assert elsewhere.result == "not_reproduced"
+    assert "not the request the event names" in elsewhere.detail
+
+
+def test_a_page_error_without_a_type_to_compare_is_never_reproduced() -> None:
+    spec = _browser_spec()
+    spec = spec.model_copy(
+        update={"assertions": spec.assertions.model_copy(update={"page_error": PageError()})}
+    )
+    verdict = classify(spec, _failed(f"page error {TYPE_ERROR}"))
+    assert verdict.result == "not_reproduced"
+
+
+def test_hostile_messages_stay_text_on_one_line() -> None:
+    hostile = "page error TypeError: <!channel> `${process.env}`\n</script>\u2028@here"
+    verdict = classify(_browser_spec(), _failed(hostile))
+    assert verdict.result == "not_reproduced"
+    assert "\n" not in verdict.detail and "<!channel>" in verdict.detail  # escaped where it is shown
+
+
+def test_alternative_locators_come_from_the_breadcrumb_and_leave_out_the_draft_own() -> None:
+    apply = _browser_spec().steps[4]
+    found = alternative_locators(apply.locator)  # type: ignore[union-attr]
+    assert found and all(loc != apply.locator for loc in found)  # type: ignore[union-attr]
+    assert {loc.strategy for loc in found} >= {"css"}
+
+
+def test_variants_address_the_failing_step_first_and_never_repeat_the_draft() -> None:
+    spec = _browser_spec()
+    event = normalize_event(sample_payload())
+    ranked = variants(spec, event=event, failed_step=4)
+    assert ranked[0].change.startswith("step 5 finds its element by ")
+    assert all(v.spec != spec for v in ranked)
+    assert len({v.spec.model_dump_json() for v in ranked}) == len(ranked)
+    passed = variants(spec, event=event, failed_step=None)
+    assert not any("finds its element" in v.change for v in passed)
+    assert any(v.change == "without the event's feature flags" for v in passed)
