@@ -35,3 +35,23 @@ class RegressionTest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     merged_at: datetime | None = None
+    # The verification of the draft (see triagebot.verify): reproduced | not_reproduced | error; None:
+    # not verified (no build to verify against was known).
+    verdict: str | None = Field(default=None, max_length=16)
+    verdict_detail: str | None = Field(default=None, sa_column=Column(Text))
+    verified_url: str | None = Field(default=None, max_length=2048)
+    verified_at: datetime | None = None
+    verify_screenshot: str | None = Field(default=None, max_length=1024)
+    verify_trace: str | None = Field(default=None, max_length=1024)
+
+
+class DefaultPreview(SQLModel, table=True):
+    """The newest successful deployment of a repository's default branch: where drafts are verified."""
+
+    __tablename__ = "default_previews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo: str = Field(max_length=300, unique=True)
+    url: str = Field(max_length=2048)
+    sha: str | None = Field(default=None, max_length=64)
+    seen_at: datetime = Field(default_factory=utcnow)
