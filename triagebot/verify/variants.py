@@ -63,6 +63,8 @@ def _all(spec: Spec, event: SentryEvent | None, failed_step: int | None) -> Iter
     yield from _other_values(spec)
     if spec.flags:
         yield Variant(spec.model_copy(update={"flags": []}), "without the event's feature flags")
+    if spec.sign_in:
+        yield Variant(spec.model_copy(update={"sign_in": False}), "without signing in first")
     started = _from_event_page(spec, event)
     if started is not None:
         yield started
