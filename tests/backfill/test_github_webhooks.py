@@ -153,3 +153,38 @@ def test_pr_sync_job_catches_a_merge_whose_webhook_was_missed(
     assert fake_github.of("GET", "/pulls/1347")
     assert thread_replies(fake_slack)[-1] == f":white_check_mark: {PR} merged: the regression test is active."
     assert run_job(services, "pr-sync") == "checked 0 pull requests, 0 changed, 0 unavailable"
+
+
+def test_events_of_repositories_not_served_are_acknowledged_and_left_alone(
+    client: TestClient, services: Services, fake_github: FakeGitHub
+) -> None:
+    # A GitHub App installed on many repositories sends all of them: GitHub's own examples come
+    # from Codertocat/Hello-World, which this service (acme/shop) does not serve.
+    sent = [
+        ("pull_request", "webhook.pull_request.opened.json"),
+        ("pull_request", "webhook.pull_request.closed.merged.json"),
+        ("deployment_status", "webhook.deployment_status.created.success.json"),
+    ]
+    for number, (event, fixture) in enumerate(sent):
+        body = (FIXTURES / "github" / fixture).read_bytes()
+        assert json.loads(body)["repository"]["full_name"] != "acme/shop"
+        response = client.post(
+            "/webhooks/github", content=body, headers=github_headers(event, body, f"other-{number}")
+        )
+        assert response.status_code == 202
+        assert response.json()["reason"] == "repository not served"
+    services.outbox.drain()
+    assert fake_github.calls == []
+    with services.sessions() as session:
+        assert list(session.execute(select(Delivery)).scalars()) == []
+
+
+def test_a_served_repository_is_matched_whatever_its_case(client: TestClient, services: Services) -> None:
+    payload = json.loads(pull_request_body("webhook.pull_request.opened.json", branch="feature/x"))
+    payload["repository"]["full_name"] = "ACME/Shop"
+    body = json.dumps(payload).encode()
+    response = client.post(
+        "/webhooks/github", content=body, headers=github_headers("pull_request", body, "case")
+    )
+    assert response.status_code == 202
+    assert "reason" not in response.json()

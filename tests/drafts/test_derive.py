@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from triagebot.drafts.derive import NothingToReplay, derive_spec, repo_relative, to_path
@@ -224,3 +227,28 @@ def test_urls_become_paths_on_the_app(url: str, path: str | None) -> None:
 )
 def test_frame_files_are_made_repo_relative(filename: str, relative: str | None) -> None:
     assert repo_relative(filename) == relative
+
+
+def _without_issue(fixture: str) -> dict[str, Any]:
+    event: dict[str, Any] = load_fixture(fixture)
+    for key in ("issue_id", "group_id"):
+        event.pop(key, None)
+    return event
+
+
+def test_events_without_an_issue_are_named_by_their_whole_event_id() -> None:
+    first = _without_issue("event.python_django.sdk.json")
+    second = dict(first, event_id=first["event_id"][:12] + "0" * 20)  # same prefix, another event
+    ids = {derive_spec(normalize_event(event)).id for event in (first, second)}
+    assert ids == {f"sentry-event-{first['event_id']}", f"sentry-event-{second['event_id']}"}
+
+
+def test_events_without_any_id_get_a_stable_hash_never_shared_by_different_events() -> None:
+    base = _without_issue("event.python_django.sdk.json")
+    del base["event_id"]
+    hostile = dict(base, event_id="../../<!channel> `${x}`")  # not Sentry's 32 hex digits
+    other = dict(base, transaction="/another/page")
+    names = [derive_spec(normalize_event(event)).id for event in (base, base, hostile, other)]
+    assert names[0] == names[1]  # the same event, drafted twice, is the same file
+    assert len({names[0], names[2], names[3]}) == 3
+    assert all(re.fullmatch(r"sentry-event-h[0-9a-f]{24}", name) for name in names)

@@ -120,3 +120,76 @@ def test_wrongly_typed_fields_are_tolerated() -> None:
     assert event.tags == {"b": "1", "c": "d"}
     assert event.url == "12"  # kept as text; the deriver decides it is not a usable URL
     assert event.exception_type is None and event.frames == ()
+
+
+LEGACY_NAMES = {
+    "exception": "sentry.interfaces.Exception",
+    "request": "sentry.interfaces.Http",
+    "breadcrumbs": "sentry.interfaces.Breadcrumbs",
+    "contexts": "sentry.interfaces.Contexts",
+    "user": "sentry.interfaces.User",
+}
+
+
+def _as_sample_event(event: dict[str, object]) -> dict[str, object]:
+    """Spell a real SDK event the way Sentry's sample events and old SDKs do: interfaces under their
+    class paths, and none of the keys that mark a modern event."""
+    renamed = {LEGACY_NAMES.get(key, key): value for key, value in event.items()}
+    for modern in ("event_id", "platform", "sdk"):
+        renamed.pop(modern, None)
+    return renamed
+
+
+@pytest.mark.parametrize("fixture", ["event.python_django.sdk.json", "event.javascript_browser.sdk.json"])
+def test_sentry_interfaces_keys_are_read_as_their_canonical_names(fixture: str) -> None:
+    original = load_fixture(fixture)
+    modern = normalize_event(original)
+    sample = normalize_event(_as_sample_event(original))
+    assert sample.exception_type == modern.exception_type and sample.exception_type
+    assert sample.exception_value == modern.exception_value
+    assert sample.url == modern.url
+    assert sample.breadcrumbs == modern.breadcrumbs
+    assert sample.frames == modern.frames
+
+
+def test_sample_events_in_an_alert_webhook_and_the_legacy_plugin_are_read_too() -> None:
+    webhook = load_fixture("event_alert.triggered.javascript_vue.json")
+    webhook["data"]["event"] = _as_sample_event(webhook["data"]["event"])
+    assert normalize_event(webhook).exception_type == "TypeError"
+    legacy = load_fixture("legacy_plugin.python.json")
+    expected = normalize_event(legacy).exception_type
+    legacy["event"] = _as_sample_event(legacy["event"])
+    assert normalize_event(legacy).exception_type == expected
+
+
+def test_a_sample_event_with_only_a_stacktrace_and_a_message_is_an_event() -> None:
+    # The shape of Sentry's own python sample: a message interface, tag pairs and a bare stacktrace.
+    frames = normalize_event(load_fixture("event.python_django.sdk.json")).frames
+    sample = {
+        "tags": [["level", "error"], ["environment", "prod"]],
+        "sentry.interfaces.Message": {"message": "This is a test message", "params": []},
+        "sentry.interfaces.Stacktrace": {
+            "frames": [{"function": f.function, "filename": f.filename, "lineno": f.lineno} for f in frames]
+        },
+    }
+    event = normalize_event(sample)
+    assert (event.message, event.level, event.environment) == ("This is a test message", "error", "prod")
+    assert [f.function for f in event.frames] == [f.function for f in frames]
+
+
+def test_a_canonical_key_wins_over_its_legacy_spelling() -> None:
+    event = load_fixture("event.python_django.sdk.json")
+    event["sentry.interfaces.Exception"] = {"values": [{"type": "Decoy", "value": "ignored"}]}
+    assert normalize_event(event).exception_type != "Decoy"
+
+
+def test_an_old_single_exception_object_is_read() -> None:
+    event = normalize_event({"sentry.interfaces.Exception": {"type": "ValueError", "value": "foo bar"}})
+    assert (event.exception_type, event.exception_value) == ("ValueError", "foo bar")
+
+
+def test_the_refusal_lists_what_is_accepted() -> None:
+    with pytest.raises(MalformedPayload) as refused:
+        normalize_event({"hello": "world"})
+    for accepted in ("data.event", "entries", "event_id", "sentry.interfaces."):
+        assert accepted in str(refused.value)

@@ -17,12 +17,14 @@ from triagebot.db import transaction
 from triagebot.gates.tables import GateRun, PullRequestHead
 
 GITHUB = FIXTURES / "github"
-REPO = "Codertocat/Hello-World"
+REPO = "acme/shop"  # the served repository; GitHub's examples come from Codertocat/Hello-World
 PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 
 def load(name: str) -> dict[str, Any]:
+    """GitHub's example payload, sent from the repository the service serves."""
     data: dict[str, Any] = json.loads((GITHUB / name).read_text())
+    data["repository"]["full_name"] = REPO
     return data
 
 

@@ -8,6 +8,8 @@ from the event is data in the spec, never code.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -34,6 +36,8 @@ from triagebot.drafts.spec import (
     Step,
 )
 from triagebot.errors import BadInput
+
+EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 PATH_MAX = 2048
 MAX_STEPS = 100
@@ -97,7 +101,7 @@ def derive_spec(
 def _issue_ref(event: SentryEvent, issue: object | None, notes: list[str]) -> IssueRef:
     issue_id = _issue_field(issue, "id") or event.issue_id
     if not issue_id:
-        issue_id = f"event-{event.event_id[:12]}" if event.event_id else "unknown"
+        issue_id = f"event-{event_key(event)}"
         notes.append("The event names no Sentry issue; it is linked by its event id only.")
     return IssueRef(
         id=_clip(issue_id, 64),
@@ -124,14 +128,24 @@ def _issue_field(issue: object | None, *names: str) -> str | None:
     return None
 
 
+def event_key(event: SentryEvent) -> str:
+    """Name an event: its id when it is Sentry's 32 hex digits, else a stable hash of its content."""
+    event_id = (event.event_id or "").replace("-", "").lower()
+    if EVENT_ID.match(event_id):
+        return event_id
+    # Anything else (missing, or an SDK's own spelling) could repeat across different events.
+    content = json.dumps(dataclasses.asdict(event), sort_keys=True, default=str)
+    return "h" + hashlib.sha256(content.encode()).hexdigest()[:24]
+
+
 def _spec_id(issue: IssueRef, event: SentryEvent) -> str:
-    """Name the spec after the short id (`shop-123`), else the issue or event id."""
-    for candidate in (issue.short_id, f"sentry-{issue.id}" if issue.id != "unknown" else None):
-        if candidate:
-            slug = re.sub(r"[^a-z0-9._-]+", "-", candidate.lower()).strip("-._")[:100]
-            if SPEC_ID.match(slug):
-                return slug
-    return "sentry-unknown"
+    """Name the spec after the short id (`shop-123`), else the issue id, else the event."""
+    for candidate in (issue.short_id, f"sentry-{issue.id}"):
+        slug = re.sub(r"[^a-z0-9._-]+", "-", (candidate or "").lower()).strip("-._")[:100]
+        # A clipped slug could name another issue too; only whole ones are used.
+        if candidate and SPEC_ID.match(slug) and len(candidate) <= 100:
+            return slug
+    return f"sentry-event-{event_key(event)}"
 
 
 def _flag_value(value: Any) -> bool | str | int | float | None:

@@ -37,6 +37,26 @@ SERVER_JS_SDKS = frozenset(
 )
 SERVER_RUNTIMES = frozenset({"node", "bun", "deno", "vercel-edge", "cloudflare"})
 API_EVENT_PATH = re.compile(r"/api/0/projects/[^/]+/(?P<slug>[^/]+)/events/")
+# Older SDKs and Sentry's own sample events ("send test event", onboarding) name the interfaces by
+# their class paths; Sentry still reads them as these canonical keys (sentry/utils/canonical.py).
+LEGACY_KEYS = {
+    "sentry.interfaces.Exception": "exception",
+    "sentry.interfaces.Message": "logentry",
+    "sentry.interfaces.Stacktrace": "stacktrace",
+    "sentry.interfaces.Template": "template",
+    "sentry.interfaces.Http": "request",
+    "sentry.interfaces.User": "user",
+    "sentry.interfaces.Csp": "csp",
+    "sentry.interfaces.Breadcrumbs": "breadcrumbs",
+    "sentry.interfaces.Contexts": "contexts",
+    "sentry.interfaces.Threads": "threads",
+    "sentry.interfaces.DebugMeta": "debug_meta",
+}
+ACCEPTED = (
+    "expected a webhook's data.event or data.error, a legacy plugin's event, an API event (entries, "
+    "eventID), or an SDK event (event_id, exception, stacktrace, breadcrumbs, platform, sdk, or the "
+    "sentry.interfaces.* names of older SDKs and Sentry's sample events)"
+)
 
 
 @dataclass(frozen=True)
@@ -119,11 +139,12 @@ def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
     """Turn any accepted payload shape into a SentryEvent, or raise MalformedPayload."""
     if not isinstance(payload, Mapping):
         raise MalformedPayload("(top level): a Sentry event must be a JSON object")
-    payload = _clean(payload)
+    payload = _canonical(_clean(payload))
     envelope: dict[str, Any] = {}
     data = payload.get("data")
     if isinstance(data, Mapping) and not _looks_like_event(payload):
         event = data.get("event") if isinstance(data.get("event"), Mapping) else data.get("error")
+        event = _canonical(event) if isinstance(event, Mapping) else event
         if not isinstance(event, Mapping):
             present = ", ".join(sorted(str(key) for key in data)) or "nothing"
             raise MalformedPayload(
@@ -132,7 +153,7 @@ def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
             )
     elif isinstance(payload.get("event"), Mapping):
         # The legacy WebHooks plugin: the issue's fields at the top, the raw event inside.
-        event = payload["event"]
+        event = _canonical(payload["event"])
         envelope = {
             "issue_id": _str(payload.get("id")),
             "issue_web_url": _strip_query(_str(payload.get("url"))),
@@ -143,9 +164,7 @@ def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
     elif _looks_like_event(payload):
         event = payload
     else:
-        raise MalformedPayload(
-            "(top level): not a Sentry event; expected data.event, data.error, event, entries or event_id"
-        )
+        raise MalformedPayload(f"(top level): not a Sentry event; {ACCEPTED}")
     return _from_protocol(event, envelope)
 
 
@@ -166,8 +185,23 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _canonical(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Read `sentry.interfaces.*` keys as their canonical names (a canonical key present wins)."""
+    if not any(key in event for key in LEGACY_KEYS):
+        return event
+    renamed = dict(event)
+    for legacy, canonical in LEGACY_KEYS.items():
+        if legacy in renamed:
+            value = renamed.pop(legacy)
+            renamed.setdefault(canonical, value)
+    return renamed
+
+
 def _looks_like_event(value: Mapping[str, Any]) -> bool:
-    return any(key in value for key in ("event_id", "exception", "breadcrumbs", "platform", "sdk"))
+    return any(
+        key in value
+        for key in ("event_id", "exception", "breadcrumbs", "platform", "sdk", "stacktrace", "logentry")
+    )
 
 
 def _from_protocol(event: Mapping[str, Any], envelope: Mapping[str, Any]) -> SentryEvent:
@@ -265,6 +299,8 @@ def _main_exception(event: Mapping[str, Any]) -> Mapping[str, Any]:
     """Return the outermost exception: Sentry lists chained exceptions innermost first."""
     raw = event.get("exception")
     values = _mapping(raw).get("values") if isinstance(raw, Mapping) else raw
+    if values is None and isinstance(raw, Mapping) and (raw.get("type") or raw.get("value")):
+        values = [raw]  # old SDKs sent one exception, not a `values` list
     if not isinstance(values, list):
         return {}
     usable = [v for v in values if isinstance(v, Mapping) and (v.get("type") or v.get("value"))]

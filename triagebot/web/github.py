@@ -81,9 +81,31 @@ def router(services: Services) -> APIRouter:
             log.info("github %s (delivery %s) not handled", event.key, delivery)
             services.metrics.webhook("github", "ignored")
             return JSONResponse({"ok": True, "ignored": event.key}, status_code=202)
+        if event.repo is not None and event.repo.lower() not in served_repos(services):
+            # A GitHub App installed on many repositories sends all of their events; only the
+            # configured ones are ours, so the rest are acknowledged (no retry) and left alone.
+            log.info(
+                "github %s (delivery %s) from %s ignored: not a repository this service serves "
+                "(TRIAGEBOT_GITHUB_REPO, TRIAGEBOT_ROUTES)",
+                event.key,
+                delivery,
+                event.repo[:200],
+            )
+            services.metrics.webhook("github", "ignored")
+            return JSONResponse(
+                {"ok": True, "ignored": event.key, "reason": "repository not served"}, status_code=202
+            )
         return await run_in_threadpool(_accept, services, event, body, chosen)
 
     return api
+
+
+def served_repos(services: Services) -> set[str]:
+    """Return the repositories (`owner/name`, lower case) whose events this service acts on."""
+    settings = services.settings
+    names = {settings.github_repo} | {route.repo for route in settings.routes.values()}
+    local = getattr(services.code_host, "name", None) if settings.local_repo_path is not None else None
+    return {name.lower() for name in (*names, local) if isinstance(name, str) and name}
 
 
 def _accept(services: Services, event: GitHubEvent, body: bytes, chosen: list[Handler]) -> JSONResponse:

@@ -1,10 +1,10 @@
 // Regression test drafted by triagebot from a Sentry issue. The spec in
-// .triagebot/tests/sentry-event-5c0a7e1d2b9f.yml
+// .triagebot/tests/sentry-event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b.yml
 // is the source of truth; this file is for people and their own CI. The app under test comes from Playwright's baseURL or the BASE_URL environment variable.
 import { test, expect } from "@playwright/test";
 
 const SENTRY = {
-  issueId: "event-5c0a7e1d2b9f",
+  issueId: "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b",
   shortId: null,
   link: null,
   culprit: null,
@@ -26,7 +26,7 @@ function matchesSentryError(error: Error): boolean {
   return actual.includes(expected) || (actual.length >= 8 && expected.includes(actual));
 }
 
-test("Sentry issue event-5c0a7e1d2b9f: TypeError: Cannot read properties of null (reading 'textContent')", async ({ page, request, baseURL }) => {
+test("Sentry issue event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b: TypeError: Cannot read properties of null (reading 'textContent')", async ({ page, request, baseURL }) => {
   const base = baseURL ?? process.env.BASE_URL;
   if (!base) throw new Error("Set Playwright's baseURL or BASE_URL to the app under test.");
   const at = (path: string) => new URL(path, base).href;

@@ -1,6 +1,6 @@
 """Regression test drafted by triagebot from a Sentry issue.
 
-The spec in .triagebot/tests/sentry-event-5c0a7e1d2b9f.yml
+The spec in .triagebot/tests/sentry-event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b.yml
 is the source of truth; this file is for people and their own CI. Run it with
 pytest-playwright against the app under test: --base-url URL or BASE_URL.
 """
@@ -16,7 +16,7 @@ from playwright.sync_api import Error, Page, Response, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 SENTRY = {
-    "issue_id": "event-5c0a7e1d2b9f",
+    "issue_id": "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b",
     "short_id": None,
     "link": None,
     "culprit": None,
@@ -43,7 +43,7 @@ def _matches_sentry_error(error: Error) -> bool:
     return expected in actual or (len(actual) >= 8 and actual in expected)
 
 
-def test_regression_sentry_event_5c0a7e1d2b9f(page: Page, base_url: str | None) -> None:
+def test_regression_sentry_event_5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b(page: Page, base_url: str | None) -> None:
     """Replay the user's steps; the Sentry error must not come back."""
     base = _base(base_url)
     origin = urlsplit(base)[:2]
