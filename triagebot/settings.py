@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     gate_token: SecretStr | None = None
     preview_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     chromium_path: str | None = None
-    gate_concurrency: int | None = None  # None: every selected spec at once, up to 16 per core
+    gate_concurrency: int | None = None  # None: what the cores and free memory carry (auto_concurrency)
     gate_step_timeout_ms: int = 10_000
     gate_spec_timeout_ms: int = 60_000
     gate_setup_secret: SecretStr | None = None  # signs the data-setup calls to a preview

@@ -54,8 +54,8 @@ class FakePage:
         self.browser.fetches.append((method, url, headers, body))
         return FetchResult(status=self.browser.fetch_status(url), text="")
 
-    async def settle(self, timeout_ms: int) -> None:
-        return None
+    async def settle(self, *, quiet_ms: int, timeout_ms: int) -> None:
+        self.browser.settles.append((quiet_ms, timeout_ms))
 
     async def body_text(self) -> str:
         return self.browser.body
@@ -81,6 +81,8 @@ class FakeBrowser:
         self.body = ""
         self.open = self.peak = self.pages = 0
         self.launched_for: list[str] = []
+        self.settles: list[tuple[int, int]] = []
+        self.traced: list[bool] = []
 
     @asynccontextmanager
     async def launch(self, *, origin: str) -> AsyncIterator[FakeBrowser]:
@@ -88,7 +90,8 @@ class FakeBrowser:
         yield self
 
     @asynccontextmanager
-    async def page(self, *, origin: str, step_timeout_ms: int) -> AsyncIterator[FakePage]:
+    async def page(self, *, origin: str, step_timeout_ms: int, trace: bool) -> AsyncIterator[FakePage]:
+        self.traced.append(trace)
         self.open += 1
         self.pages += 1
         self.peak = max(self.peak, self.open)
@@ -125,15 +128,37 @@ def test_runs_specs_concurrently_up_to_the_limit(settings: Settings) -> None:
     assert [r.spec_id for r in gate.results] == [f"s{i}" for i in range(6)]
 
 
-def test_unset_concurrency_runs_every_spec_at_once_up_to_a_bound_from_the_cores(settings: Settings) -> None:
+def test_unset_concurrency_is_what_the_cores_and_memory_carry(settings: Settings) -> None:
     browser = FakeBrowser(delay=0.01)
-    specs = [make_spec(f"s{i}") for i in range(6)]
+    specs = [make_spec(f"s{i}") for i in range(40)]
 
     gate = run_gate(specs, base_url=BASE, settings=settings, options=GateOptions(), launcher=browser)
 
-    assert gate.verdict == "passed" and browser.peak == 6 and browser.pages == 6
-    assert [auto_concurrency(n, cpus=1) for n in (0, 1, 6, 20, 40)] == [1, 1, 6, 16, 16]
-    assert auto_concurrency(20, cpus=2) == 20 and auto_concurrency(100, cpus=64) == 32
+    assert gate.verdict == "passed" and browser.pages == 40
+    assert browser.peak == auto_concurrency(40) < 40
+    plenty = 64_000
+    assert [auto_concurrency(n, cpus=1, available_mb=plenty) for n in (0, 1, 3, 20)] == [1, 1, 3, 4]
+    assert auto_concurrency(20, cpus=2, available_mb=plenty) == 8
+    assert auto_concurrency(100, cpus=64, available_mb=plenty) == 32
+    # Memory bounds it too: half of what is free, a renderer per context.
+    assert auto_concurrency(20, cpus=8, available_mb=1_000) == 4
+    assert auto_concurrency(20, cpus=8, available_mb=100) == 1
+
+
+def test_settle_may_use_the_spec_timeout_and_traces_only_retries(settings: Settings) -> None:
+    browser = FakeBrowser()
+    browser.body = "Unknown coupon"
+    spec = make_spec(
+        "s", steps=[{"action": "goto", "path": "/x"}], assertions={"text_absent": ["Unknown coupon"]}
+    )
+    opts = options(settings, spec_timeout_ms=30_000, step_timeout_ms=5_000, retries=1)
+
+    gate = run_gate([spec], base_url=BASE, settings=settings, options=opts, launcher=browser)
+
+    assert gate.results[0].status == "failed" and browser.traced == [False, True]
+    # Not a fixed second: up to what the spec's own timeout leaves, less a step to check the page.
+    assert [quiet for quiet, _ in browser.settles] == [250, 250]
+    assert all(20_000 < budget <= 25_000 for _, budget in browser.settles)
 
 
 def test_fails_then_passes_is_flaky_and_does_not_gate(settings: Settings) -> None:

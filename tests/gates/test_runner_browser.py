@@ -100,12 +100,13 @@ def test_fixed_build_passes_and_reports_flaky(fixed_app: SampleApp, settings: Se
     assert [attempt.passed for attempt in flaky.attempts] == [False, True]
     first = flaky.attempts[0].failure
     assert first is not None and first.message == "GET /api/flaky?key=flaky answered 503"
-    # Passing attempts leave no files behind; only the flaky spec's failed attempt kept evidence.
+    # Passing attempts leave no files behind; only the flaky spec's failed attempt kept evidence,
+    # and a first attempt is not traced (its retry would be).
     kept = sorted(
         p.relative_to(settings.data_dir / "evidence" / gate.run_id)
         for p in Path(settings.data_dir).rglob("*.*")
     )
-    assert kept == [Path("flaky/attempt-1-screenshot.png"), Path("flaky/attempt-1-trace.zip")]
+    assert kept == [Path("flaky/attempt-1-screenshot.png")]
 
 
 def test_a_late_server_error_is_caught_in_every_spec(buggy_app: SampleApp, settings: Settings) -> None:

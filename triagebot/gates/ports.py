@@ -81,7 +81,8 @@ class BrowserPage(Protocol):
         self, method: str, url: str, headers: dict[str, str], body: str | None
     ) -> FetchResult: ...
 
-    async def settle(self, timeout_ms: int) -> None: ...
+    async def settle(self, *, quiet_ms: int, timeout_ms: int) -> None:
+        """Return once the page's work for the last step is done and it has been quiet `quiet_ms`."""
 
     async def body_text(self) -> str: ...
 
@@ -93,7 +94,9 @@ class BrowserPage(Protocol):
 class Browser(Protocol):
     """One running browser; each spec attempt gets a fresh context from it."""
 
-    def page(self, *, origin: str, step_timeout_ms: int) -> AbstractAsyncContextManager[BrowserPage]: ...
+    def page(
+        self, *, origin: str, step_timeout_ms: int, trace: bool
+    ) -> AbstractAsyncContextManager[BrowserPage]: ...
 
 
 class BrowserLauncher(Protocol):

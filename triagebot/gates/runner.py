@@ -45,10 +45,11 @@ from triagebot.gates.steps import describe_step
 from triagebot.settings import Settings, secret
 
 START_STEP = -1  # step_index of the spec's `start` navigation
-# A spec spends most of its time waiting on the preview, so specs at once can far outnumber cores:
-# on 2 cores, 20 bench specs all at once beat 16 and 4 at once even with the cores saturated
-# (bench.gate). The bounds keep memory (a renderer per context) and step latency in check.
-SPECS_PER_CORE = 16
+# What the machine can carry: past a few contexts per core the CPU is saturated, so more at once only
+# stretches every spec (and the wait for its late errors) without finishing the gate sooner. Each
+# context costs a renderer process; half of the available memory is left to everything else.
+SPECS_PER_CORE = 4
+MB_PER_CONTEXT = 120
 MAX_AUTO_CONCURRENCY = 32
 SERVER_ERROR = 500
 
@@ -62,7 +63,10 @@ class GateOptions:
     step_timeout_ms: int = 10_000
     spec_timeout_ms: int = 60_000
     retries: int = 1  # a spec that fails and then passes on a retry is flaky
-    settle_ms: int = 1_000  # bounded wait for the network to go idle after the last step
+    settle_ms: int = 250  # quiet window after the last step's work (requests, callbacks) is done
+    trace: Literal["on-retry", "always"] = (
+        "on-retry"  # Playwright Test's default: a retry's trace shows the failure
+    )
     setup_secret: str | None = None
 
     @classmethod
@@ -105,6 +109,7 @@ class _Cursor:
 
     index: int | None = None
     step: str = "(not started)"
+    deadline: float = 0.0  # time.monotonic() at which the spec times out
     setup_up: bool = False
     described: dict[int, str] = field(default_factory=dict)
 
@@ -121,10 +126,32 @@ class _Cursor:
         return seen_at, self.described.get(seen_at, self.step)
 
 
-def auto_concurrency(specs: int, cpus: int | None = None) -> int:
-    """How many specs to run at once when not configured: every spec, up to a bound from the cores."""
-    cores = cpus or os.cpu_count() or 1
-    return max(1, min(specs, SPECS_PER_CORE * cores, MAX_AUTO_CONCURRENCY))
+def auto_concurrency(specs: int, cpus: int | None = None, available_mb: int | None = None) -> int:
+    """How many specs to run at once when not configured: what the cores and the free memory carry."""
+    cores = cpus or usable_cores()
+    memory = available_mb if available_mb is not None else available_memory_mb()
+    by_memory = memory // 2 // MB_PER_CONTEXT if memory else MAX_AUTO_CONCURRENCY
+    return max(1, min(specs, SPECS_PER_CORE * cores, by_memory, MAX_AUTO_CONCURRENCY))
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask, which containers narrow), else all of them."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def available_memory_mb() -> int | None:
+    """Memory available for new processes (MemAvailable), or None where /proc/meminfo is absent."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
 
 
 def new_run_id() -> str:
@@ -262,8 +289,10 @@ class _Runner:
         failure: Failure | None = None
         infrastructure = False
         try:
+            trace = self.options.trace == "always" or number > 1
+            cursor.deadline = time.monotonic() + self.options.spec_timeout_ms / 1000
             async with self.browser.page(
-                origin=self.origin, step_timeout_ms=self.options.step_timeout_ms
+                origin=self.origin, step_timeout_ms=self.options.step_timeout_ms, trace=trace
             ) as page:
                 try:
                     await asyncio.wait_for(
@@ -322,7 +351,7 @@ class _Runner:
                 await self._request(spec, page, cursor, index, description, step)
         # Observations keep the last step's index: what arrives late was most likely caused by it.
         cursor.index, cursor.step = None, "after the last step"
-        await page.settle(self.options.settle_ms)
+        await page.settle(quiet_ms=self.options.settle_ms, timeout_ms=self._settle_budget_ms(cursor))
         self._check(spec, page.observations, cursor)
         if spec.assertions.text_absent:
             text = await self._call(cursor, page.body_text)
@@ -331,6 +360,11 @@ class _Runner:
                     # The text is usually a symptom (an error banner); prefer its cause if it has arrived.
                     self._check(spec, page.observations, cursor)
                     raise _StepFailed(None, "text_absent", f"the page shows {unwanted!r}")
+
+    def _settle_budget_ms(self, cursor: _Cursor) -> int:
+        """What the settle may take: the spec's own remaining time, less room to check the page after."""
+        remaining_ms = (cursor.deadline - time.monotonic()) * 1000
+        return max(0, int(max(remaining_ms - self.options.step_timeout_ms, remaining_ms / 2)))
 
     async def _call(self, cursor: _Cursor, action: Callable[..., Awaitable[Any]], *args: object) -> Any:
         try:

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -62,14 +63,19 @@ UNSAFE_HEADERS = {
 # Pages Chromium shows by itself (blank tab, its own error page for a refused navigation).
 INTERNAL_PAGES = ("about:blank", "chrome-error://")
 EVIDENCE_TIMEOUT_MS = 5_000
-# After the last step, the page counts as settled once it has been quiet this long: no request in
-# flight, none started or ended, and the step itself over. The step counts because a request the
-# last click starts reaches us only once Chromium's network layer has it, which can be after the
-# click returned; Playwright's `networkidle` (500 ms from the last request) misses those when the
-# page was already idle, so a late 500 or page error went unseen now and then.
-SETTLE_QUIET_MS = 250
+# The page-side half of the settle (see page_work.js): the quiet window must span this many turns of
+# the page's event loop, so a renderer starved of CPU, whose turns come late, is waited for longer.
+SETTLE_TICKS = 5
 _SETTLE_POLL_S = 0.025
+_SETTLED = "([q, n, age]) => window.__triagebotWork ? window.__triagebotWork.settled(q, n, age) : true"
 _BLOCKED_BY_US = "net::ERR_BLOCKED_BY_CLIENT"
+
+
+@cache
+def page_work_script(max_timer_ms: int) -> str:
+    """The init script counting a page's outstanding work; timers longer than `max_timer_ms` are not."""
+    script = Path(__file__).with_name("page_work.js").read_text(encoding="utf-8")
+    return script.replace("__MAX_TIMER_MS__", str(int(max_timer_ms)))
 
 
 def css_string(value: str) -> str:
@@ -125,15 +131,15 @@ class PlaywrightBrowser:
         self._testid_attribute = testid_attribute
 
     @asynccontextmanager
-    async def page(self, *, origin: str, step_timeout_ms: int) -> AsyncIterator[PlaywrightPage]:
-        """Open a fresh, traced context confined to `origin`, and close it afterwards."""
+    async def page(self, *, origin: str, step_timeout_ms: int, trace: bool) -> AsyncIterator[PlaywrightPage]:
+        """Open a fresh context confined to `origin` (traced if asked), and close it afterwards."""
         try:
             context = await self._browser.new_context(service_workers="block", accept_downloads=False)
         except PlaywrightError as exc:
             raise BrowserUnavailable(f"cannot open a browser context: {exc.message}") from None
         try:
             confined = PlaywrightPage(context, origin, step_timeout_ms, self._testid_attribute)
-            await confined.start()
+            await confined.start(trace=trace)
             yield confined
         finally:
             await confined.discard_trace()
@@ -149,16 +155,15 @@ class PlaywrightPage:
         self.observations = Observations()
         self._page: Page | None = None
         self._tracing = False
-        self._in_flight: set[PWRequest] = set()
-        self._last_network = time.monotonic()
+        self._in_flight: dict[PWRequest, float] = {}  # request -> when it started
 
     @property
     def page(self) -> Page:
         assert self._page is not None, "start() first"
         return self._page
 
-    async def start(self) -> None:
-        """Install the confinement, the listeners and the trace, then open the page."""
+    async def start(self, *, trace: bool) -> None:
+        """Install the confinement, the listeners, the work counter and the trace, then open the page."""
         self.context.set_default_timeout(self.timeout)
         self.context.set_default_navigation_timeout(self.timeout)
         await self.context.route("**/*", self._route)
@@ -168,8 +173,10 @@ class PlaywrightPage:
         self.context.on("response", self._on_response)
         self.context.on("requestfailed", self._on_request_failed)
         self.context.on("page", self._watch)
-        await self.context.tracing.start(screenshots=False, snapshots=True)
-        self._tracing = True
+        await self.context.add_init_script(page_work_script(self.timeout))
+        if trace:
+            await self.context.tracing.start(screenshots=False, snapshots=True)
+            self._tracing = True
         self._page = await self.context.new_page()
 
     # Confinement -----------------------------------------------------------------------------------
@@ -217,12 +224,10 @@ class PlaywrightPage:
             self.observations.console_errors.append(message.text)
 
     def _on_request(self, request: PWRequest) -> None:
-        self._in_flight.add(request)
-        self._last_network = time.monotonic()
+        self._in_flight[request] = time.monotonic()
 
     def _on_request_finished(self, request: PWRequest) -> None:
-        self._in_flight.discard(request)
-        self._last_network = time.monotonic()
+        self._in_flight.pop(request, None)
 
     def _on_response(self, response: PWResponse) -> None:
         if response.status >= 500 and origin_of(response.url) == self.origin:
@@ -232,8 +237,7 @@ class PlaywrightPage:
             self.observations.server_errors.append(seen)
 
     def _on_request_failed(self, request: PWRequest) -> None:
-        self._in_flight.discard(request)
-        self._last_network = time.monotonic()
+        self._in_flight.pop(request, None)
         error = request.failure or "failed"
         if _BLOCKED_BY_US not in error:
             seen = ResponseSeen(request.method, request.url, None, error=error, step=self.observations.step)
@@ -291,16 +295,30 @@ class PlaywrightPage:
         await response.dispose()
         return FetchResult(status=response.status, text=text[:2000])
 
-    async def settle(self, timeout_ms: int) -> None:
-        """Wait for `load`, then for SETTLE_QUIET_MS without a request in flight; `timeout_ms` at most."""
-        started = time.monotonic()
-        deadline = started + timeout_ms / 1000
-        with suppress(PlaywrightError):
-            await self.page.wait_for_load_state("load", timeout=timeout_ms)
-        # A page that keeps polling never goes quiet; the bound is the point.
-        quiet = SETTLE_QUIET_MS / 1000
-        while (now := time.monotonic()) < deadline:
-            if not self._in_flight and now - max(self._last_network, started) >= quiet:
+    async def settle(self, *, quiet_ms: int, timeout_ms: int) -> None:
+        """Wait until the page's work is done and it has been quiet `quiet_ms`; `timeout_ms` at most.
+
+        Done means: the document loaded, no fetch, XHR, body read or short timer outstanding in the
+        page and their callbacks run (page_work.js), and no request in flight at the network layer.
+        Work outstanding longer than a step timeout (a long poll, a stream) does not hold it up.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        age_ms = self.timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            with suppress(PlaywrightError):
+                await self.page.wait_for_load_state("load", timeout=remaining * 1000)
+            try:
+                await asyncio.wait_for(
+                    self.page.evaluate(_SETTLED, [quiet_ms, SETTLE_TICKS, age_ms]), remaining
+                )
+            except PlaywrightError:
+                # The page navigated while we waited: its new document starts the count afresh.
+                await asyncio.sleep(_SETTLE_POLL_S)
+                continue
+            except TimeoutError:
+                return  # a page that never goes quiet is judged on what it did meanwhile
+            now = time.monotonic()
+            if not any(now - began < age_ms / 1000 for began in self._in_flight.values()):
                 return
             await asyncio.sleep(_SETTLE_POLL_S)
 
@@ -316,11 +334,12 @@ class PlaywrightPage:
             await self.page.screenshot(path=screenshot, full_page=True, timeout=EVIDENCE_TIMEOUT_MS)
         except PlaywrightError:
             shot = None
-        kept: Path | None = trace
-        try:
-            await self.context.tracing.stop(path=trace)
-        except PlaywrightError:
-            kept = None
+        kept: Path | None = trace if self._tracing else None
+        if self._tracing:
+            try:
+                await self.context.tracing.stop(path=trace)
+            except PlaywrightError:
+                kept = None
         self._tracing = False
         return shot, kept
 
