@@ -64,9 +64,8 @@ class GateOptions:
     spec_timeout_ms: int = 60_000
     retries: int = 1  # a spec that fails and then passes on a retry is flaky
     settle_ms: int = 250  # quiet window after the last step's work (requests, callbacks) is done
-    trace: Literal["on-retry", "always"] = (
-        "on-retry"  # Playwright Test's default: a retry's trace shows the failure
-    )
+    # Playwright Test's default too: a failure is retried, and the retry's trace shows it.
+    trace: Literal["on-retry", "always"] = "on-retry"
     setup_secret: str | None = None
 
     @classmethod
