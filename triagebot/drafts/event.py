@@ -135,11 +135,15 @@ class SentryEvent:
         return self.platform == "javascript" and not sdk and self.request_method is None
 
 
-def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
-    """Turn any accepted payload shape into a SentryEvent, or raise MalformedPayload."""
+def normalize_event(payload: Mapping[str, Any], *, surrogate_free: bool = False) -> SentryEvent:
+    """Turn any accepted payload shape into a SentryEvent, or raise MalformedPayload.
+
+    `surrogate_free` says the caller knows no string in it holds a lone surrogate (see
+    `json_surrogate_free`), which spares the walk through the whole payload that would replace them.
+    """
     if not isinstance(payload, Mapping):
         raise MalformedPayload("(top level): a Sentry event must be a JSON object")
-    payload = _canonical(_clean(payload))
+    payload = _canonical(payload if surrogate_free else clean_json(payload))
     envelope: dict[str, Any] = {}
     data = payload.get("data")
     if isinstance(data, Mapping) and not _looks_like_event(payload):
@@ -168,6 +172,12 @@ def normalize_event(payload: Mapping[str, Any]) -> SentryEvent:
     return _from_protocol(event, envelope)
 
 
+def json_surrogate_free(raw: bytes) -> bool:
+    """Say whether JSON text cannot decode to a lone surrogate: it is ASCII (raw UTF-8 surrogates are
+    not) and spells no `\\uD800`-`\\uDFFF` escape (a false alarm only costs the cleaning walk)."""
+    return raw.isascii() and b"\\ud" not in raw and b"\\uD" not in raw
+
+
 def clean_text(text: str) -> str:
     """Replace lone surrogates (JSON may spell them, UTF-8 cannot hold them) with U+FFFD."""
     if text.isascii():
@@ -175,13 +185,14 @@ def clean_text(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
+    """Return parsed JSON with every lone surrogate, in keys and strings, replaced by U+FFFD."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, Mapping):
-        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(item) for item in value]
+        return [clean_json(item) for item in value]
     return value
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from triagebot.drafts.event import clean_json, json_surrogate_free
+
 
 async def read_capped(request: Request, limit: int) -> bytes:
     """Read the raw body, answering 413 as soon as it exceeds `limit` bytes."""
@@ -24,8 +26,13 @@ async def read_capped(request: Request, limit: int) -> bytes:
 
 
 def parse_json(body: bytes) -> Any:
-    """Parse JSON or answer 400 saying where it broke."""
+    """Parse JSON or answer 400 saying where it broke; lone surrogates come back as U+FFFD.
+
+    JSON may spell a lone surrogate (`"\\ud800"`) that no UTF-8 store can hold, so a hostile sender
+    could otherwise make every later write of that text fail. Clean bodies skip the walk.
+    """
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    return value if json_surrogate_free(body) else clean_json(value)
