@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -44,6 +47,47 @@ def enqueue(
         session.add(OutboxMessage.model_validate(values))
         return True
     return insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
+
+
+def enqueue_many(session: Session, rows: Sequence[Outgoing]) -> None:
+    """Add rows in the caller's transaction with one statement, in order; skip queued dedupe keys."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [
+        {
+            "kind": row.kind,
+            "payload": row.payload,
+            "ordering_key": row.ordering_key,
+            "lane": row.lane,
+            "dedupe_key": row.dedupe_key,
+            "status": PENDING,
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    # Rows without a dedupe key never conflict (NULLs are distinct), so one statement serves both kinds.
+    session.connection().execute(_enqueue_statement(is_postgres(session)), values)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One row for `enqueue_many`."""
+
+    kind: str
+    payload: dict[str, Any]
+    ordering_key: str | None = None
+    lane: str | None = None
+    dedupe_key: str | None = None
+
+
+@functools.cache
+def _enqueue_statement(postgres: bool) -> Any:
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if postgres else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def claim(

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from triagebot.db import insert_ignore, is_postgres, utcnow
-from triagebot.drafts.event import SentryEvent, normalize_event
+from triagebot.drafts.event import SentryEvent, json_surrogate_free, normalize_event
 from triagebot.errors import MalformedPayload
 from triagebot.integrations.sentry.webhooks import IssueReport
-from triagebot.outbox.store import enqueue
+from triagebot.outbox.store import Outgoing, enqueue, enqueue_many
 from triagebot.triage import rules
 from triagebot.triage.models import Delivery, Issue
 
@@ -113,6 +118,223 @@ def record_report(session: Session, *, report: IssueReport, routing: Routing) ->
     return "updated"
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """One accepted Sentry webhook on its way to the store."""
+
+    report: IssueReport
+    body: bytes
+    routing: Routing
+
+    @property
+    def key(self) -> str:
+        """The delivery's de-duplication key, as stored."""
+        return delivery_key(self.report, self.body)[:200]
+
+
+def record_webhook(session: Session, webhook: Webhook) -> str:
+    """Store one delivery and apply it unless it is a duplicate; return what happened."""
+    report = webhook.report
+    fresh = record_delivery(
+        session,
+        source="sentry",
+        key=webhook.key,
+        resource=report.resource,
+        action=report.action,
+        body=webhook.body,
+    )
+    return record_report(session, report=report, routing=webhook.routing) if fresh else "duplicate"
+
+
+def record_webhooks(session: Session, webhooks: Sequence[Webhook]) -> list[str]:
+    """Do what `record_webhook` does for each webhook in turn, in a few statements; return the outcomes.
+
+    Core statements run with many parameter sets at once (no ORM objects): the deliveries, the new
+    issues, one read of the issues touched, one update of them and one insert of their outbox rows.
+    Keys and ids go in sorted order, so concurrent batches on PostgreSQL lock rows in the same order.
+    """
+    conn = session.connection()
+    postgres = is_postgres(session)
+    now = utcnow()
+    outcomes = ["duplicate"] * len(webhooks)
+    first: dict[str, int] = {}  # a delivery key -> the first webhook of the batch carrying it
+    for n, webhook in enumerate(webhooks):
+        first.setdefault(webhook.key, n)
+    deliveries = [
+        {
+            "key": key,
+            "resource": webhooks[n].report.resource,
+            "action": webhooks[n].report.action,
+            "body": webhooks[n].body.decode("utf-8", "replace"),
+            "received_at": now,
+        }
+        for key, n in sorted(first.items())
+    ]
+    stored = set(conn.execute(_statements(postgres).deliveries, deliveries).scalars())
+    todo: list[int] = []
+    for key, n in sorted(first.items(), key=lambda item: item[1]):
+        if key not in stored:
+            continue
+        if rules.is_own_echo(webhooks[n].report, webhooks[n].routing.own_app_id):
+            outcomes[n] = "echo"
+        else:
+            todo.append(n)
+    if not todo:
+        return outcomes
+    issues, created = _load_or_create(conn, postgres, [webhooks[n] for n in todo], now)
+    outgoing: list[Outgoing] = []
+    new_event: set[str] = set()
+    for n in todo:
+        report, routing = webhooks[n].report, webhooks[n].routing
+        issue = issues[report.issue_id]
+        event = _event_of(report, surrogate_free=json_surrogate_free(webhooks[n].body))
+        opened = report.issue_id in created
+        created.discard(report.issue_id)  # only the first report of a new issue opens it
+        previous = issue.status
+        _apply(issue, report, event, routing, created=opened)
+        if report.event is not None:
+            new_event.add(issue.id)
+        thread = _thread(issue)
+        if opened:
+            if event is None and routing.fetch_events:
+                outgoing.append(
+                    Outgoing(FETCH_EVENT, {"issue_id": issue.id}, ordering_key=thread["ordering_key"])
+                )
+            outgoing.append(
+                Outgoing(POST_ROOT, {"issue_id": issue.id}, dedupe_key=f"root:{issue.id}", **thread)
+            )
+            outcomes[n] = "opened"
+            continue
+        note = rules.note_for(issue, report, previous) if report.resource == "issue" else None
+        if note is not None:
+            payload = {"issue_id": issue.id, "text": note.text, "broadcast": note.broadcast}
+            outgoing.append(Outgoing(REPLY, payload, **thread))
+        outgoing.append(
+            Outgoing(UPDATE_ROOT, {"issue_id": issue.id}, dedupe_key=f"~root-edit:{issue.id}", **thread)
+        )
+        outcomes[n] = "updated"
+    statements = _statements(postgres)
+    for with_event, statement in ((True, statements.update_with_event), (False, statements.update)):
+        rows = [
+            _update_row(issue, now, with_event)
+            for issue_id, issue in sorted(issues.items())
+            if (issue_id in new_event) == with_event
+        ]
+        if rows:
+            conn.execute(statement, rows)
+    enqueue_many(session, outgoing)
+    return outcomes
+
+
+# The columns an intake batch reads and writes back (`latest_event` is only written, when it changes).
+_STATE = (
+    "id",
+    "title",
+    "short_id",
+    "culprit",
+    "level",
+    "status",
+    "substatus",
+    "platform",
+    "project_slug",
+    "project_id",
+    "environment",
+    "release",
+    "event_count",
+    "events_seen",
+    "user_count",
+    "first_seen",
+    "last_seen",
+    "web_url",
+    "assignee",
+    "flags",
+    "latest_event_id",
+    "channel",
+)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    deliveries: Any
+    new_issues: Any
+    load: Any
+    update: Any
+    update_with_event: Any
+
+
+@functools.cache
+def _statements(postgres: bool) -> _Statements:
+    """Build the batch's statements once per dialect, with bound parameters, so they compile once."""
+    insert = postgresql.insert if postgres else sqlite.insert
+    deliveries, issues = Delivery.__table__, Issue.__table__  # type: ignore[attr-defined]
+    load = select(*(issues.c[name] for name in _STATE)).where(
+        issues.c.id.in_(bindparam("ids", expanding=True))
+    )
+    if postgres:
+        load = load.order_by(issues.c.id).with_for_update()  # concurrent reports apply one at a time
+    written = [name for name in _STATE if name not in ("id", "channel")] + ["updated_at"]
+    update_issue = update(issues).where(issues.c.id == bindparam("b_id"))
+    return _Statements(
+        deliveries=insert(deliveries)
+        .values(
+            source="sentry",
+            key=bindparam("key"),
+            resource=bindparam("resource"),
+            action=bindparam("action"),
+            outcome=bindparam("outcome", "accepted"),
+            body=bindparam("body"),
+            received_at=bindparam("received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["source", "key"])
+        .returning(deliveries.c.key),
+        new_issues=insert(issues).on_conflict_do_nothing(index_elements=["id"]).returning(issues.c.id),
+        load=load,
+        update=update_issue.values({name: bindparam(f"b_{name}") for name in written}),
+        update_with_event=update_issue.values(
+            {name: bindparam(f"b_{name}") for name in [*written, "latest_event"]}
+        ),
+    )
+
+
+def _load_or_create(
+    conn: Any, postgres: bool, webhooks: list[Webhook], now: datetime
+) -> tuple[dict[str, Any], set[str]]:
+    """Load (and lock) the batch's issues, inserting the missing ones; return them and the ids created."""
+    statements = _statements(postgres)
+    ids = sorted({webhook.report.issue_id for webhook in webhooks})
+    issues = {row.id: SimpleNamespace(**row._mapping) for row in conn.execute(statements.load, {"ids": ids})}
+    missing = [issue_id for issue_id in ids if issue_id not in issues]
+    created: set[str] = set()
+    if missing:
+        firsts: dict[str, Webhook] = {}
+        for webhook in webhooks:
+            firsts.setdefault(webhook.report.issue_id, webhook)
+        rows = [
+            {
+                "id": issue_id,
+                "title": firsts[issue_id].report.title or "",
+                "channel": firsts[issue_id].routing.channel,
+                "flags": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for issue_id in missing
+        ]
+        created = set(conn.execute(statements.new_issues, rows).scalars())
+        # Another instance may have created some of them meanwhile; load all the missing ones now.
+        for row in conn.execute(statements.load, {"ids": missing}):
+            issues[row.id] = SimpleNamespace(**row._mapping)
+    return issues, created
+
+
+def _update_row(issue: Any, now: datetime, with_event: bool) -> dict[str, Any]:
+    row = {f"b_{name}": getattr(issue, name) for name in _STATE if name != "channel"}
+    row["b_updated_at"] = now
+    if with_event:
+        row["b_latest_event"] = issue.latest_event
+    return row
+
+
 def _thread(issue: Issue) -> dict[str, Any]:
     """Outbox routing for an issue's thread: one order per issue, one rate limit per channel."""
     return {"ordering_key": f"issue:{issue.id}", "lane": f"slack:{issue.channel}"}
@@ -133,11 +355,11 @@ def queue_root_edit(session: Session, issue: Issue) -> None:
     )
 
 
-def _event_of(report: IssueReport) -> SentryEvent | None:
+def _event_of(report: IssueReport, *, surrogate_free: bool = False) -> SentryEvent | None:
     if report.event is None:
         return None
     try:
-        return normalize_event(report.event)
+        return normalize_event(report.event, surrogate_free=surrogate_free)
     except MalformedPayload:
         log.warning("issue %s: event could not be read; thread shows issue fields only", report.issue_id)
         return None

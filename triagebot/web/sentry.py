@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
+from collections.abc import Sequence
 
-from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction, writer_limit
+from triagebot.db import transaction
 from triagebot.errors import MalformedPayload, UnsupportedEvent
+from triagebot.group_commit import GroupCommit
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
 from triagebot.settings import secret
 from triagebot.triage import service
@@ -25,14 +27,20 @@ def router(services: Services) -> APIRouter:
     """Build the Sentry webhook routes."""
     api = APIRouter()
     settings = services.settings
-    # Intake writes run on as many threads as the database can use; a crowd of threads queueing on
-    # SQLite's single writer only adds switching. The limiter is made lazily, inside the event loop.
-    limiter: list[CapacityLimiter] = []
+    # Concurrent webhooks share one writer thread and one commit (see group_commit): the event loop
+    # never blocks on the database, and the store commits once per batch instead of once per webhook.
+    writer: GroupCommit[service.Webhook, str] = GroupCommit(
+        functools.partial(_store_many, services),
+        functools.partial(_store_one, services),
+        name="sentry-intake",
+    )
 
     async def accept(report: IssueReport, body: bytes) -> JSONResponse:
-        if not limiter:
-            limiter.append(CapacityLimiter(writer_limit(services.engine)))
-        return await to_thread.run_sync(_accept, services, report, body, limiter=limiter[0])
+        outcome = await writer.submit(service.Webhook(report, body, _routing(services, report)))
+        services.outbox.kick()
+        services.metrics.webhook("sentry", outcome)
+        log.info("sentry %s issue=%s -> %s", report.key, report.issue_id, outcome)
+        return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
 
     @api.post("/webhooks/sentry", status_code=202)
     async def sentry_webhook(request: Request) -> JSONResponse:
@@ -76,22 +84,24 @@ def router(services: Services) -> APIRouter:
     return api
 
 
-def _accept(services: Services, report: IssueReport, body: bytes) -> JSONResponse:
-    """Store the delivery and the issue, queue the thread work, and answer before any Slack call."""
+def _routing(services: Services, report: IssueReport) -> service.Routing:
+    """Where the report's issue gets its thread, and what we may ask Sentry about it."""
     route = services.settings.route_for(report.project_slug or report.project_id)
-    routing = service.Routing(
+    return service.Routing(
         channel=route.channel or "",
         fetch_events=services.sentry is not None,
         sentry_web=services.sentry_web,
         own_app_id=services.settings.sentry_app_id,
     )
-    key = service.delivery_key(report, body)
+
+
+def _store_many(services: Services, webhooks: Sequence[service.Webhook]) -> list[str]:
+    """Commit a batch of webhooks in one transaction; return each one's outcome."""
     with transaction(services.sessions) as session:
-        fresh = service.record_delivery(
-            session, source="sentry", key=key, resource=report.resource, action=report.action, body=body
-        )
-        outcome = service.record_report(session, report=report, routing=routing) if fresh else "duplicate"
-    services.outbox.kick()
-    services.metrics.webhook("sentry", outcome)
-    log.info("sentry %s issue=%s -> %s", report.key, report.issue_id, outcome)
-    return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
+        return service.record_webhooks(session, webhooks)
+
+
+def _store_one(services: Services, webhook: service.Webhook) -> str:
+    """Commit one webhook alone (when its batch failed, so a bad one fails by itself)."""
+    with transaction(services.sessions) as session:
+        return service.record_webhook(session, webhook)

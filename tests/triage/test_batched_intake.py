@@ -1,0 +1,158 @@
+"""Intake in batches: one transaction for many webhooks must leave exactly what one at a time leaves."""
+
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
+
+from tests.conftest import FIXTURES
+from tests.support.signing import compact, sentry_headers
+from triagebot.bootstrap import Services
+from triagebot.db import transaction
+from triagebot.integrations.sentry.webhooks import parse_webhook
+from triagebot.outbox.models import OutboxMessage
+from triagebot.triage import service
+from triagebot.triage.models import Delivery, Issue
+
+SENTRY = FIXTURES / "sentry"
+ROUTING = service.Routing(channel="C0TRIAGE", fetch_events=True, own_app_id="our-app")
+
+
+def webhook(name: str, **changes: Any) -> service.Webhook:
+    """A parsed fixture; `issue_id`, `event_id` and `actor` rewrite it on the way."""
+    payload = json.loads((SENTRY / name).read_text())
+    payload = deepcopy(payload)
+    data = payload["data"]
+    inner = data.get("issue") or data.get("event") or data.get("error")
+    if "issue_id" in changes:
+        inner["id" if "issue" in data else "issue_id"] = changes["issue_id"]
+    if "event_id" in changes:
+        inner["event_id"] = changes["event_id"]
+    if "actor" in changes:
+        payload["actor"] = changes["actor"]
+    body = compact(payload)
+    return service.Webhook(parse_webhook(name.split(".", 1)[0], json.loads(body)), body, ROUTING)
+
+
+def mixed_sequence() -> list[service.Webhook]:
+    """New issues, repeated events, workflow changes with thread notes, a duplicate and our own echo."""
+    return [
+        webhook("issue.created.json"),
+        webhook("error.created.json", event_id="a" * 32),
+        webhook("event_alert.triggered.json"),
+        webhook("error.created.json", event_id="b" * 32),
+        webhook("error.created.json", event_id="a" * 32),  # Sentry's retry of the first event
+        webhook("issue.resolved.json", issue_id="1170820242"),
+        webhook("issue.resolved.json", issue_id="1170820242"),  # the same delivery again
+        webhook("issue.assigned.json", issue_id="1170820242"),
+        webhook("issue.unresolved.json", issue_id="1117540176"),
+        webhook("issue.ignored.json", issue_id="1117540176", actor={"type": "application", "id": "our-app"}),
+        webhook("issue.assigned.json"),  # opens an issue from a workflow webhook
+        webhook("issue.ignored.json", issue_id="1638844654"),
+    ]
+
+
+def snapshot(services: Services) -> dict[str, Any]:
+    """Everything intake writes, without ids and clocks."""
+    with services.sessions() as session:
+        issues = [
+            issue.model_dump(exclude={"created_at", "updated_at"})
+            for issue in session.execute(select(Issue).order_by(Issue.id)).scalars()  # type: ignore[arg-type]
+        ]
+        outbox = [
+            (row.kind, row.payload, row.ordering_key, row.lane, row.dedupe_key, row.status)
+            for row in session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()  # type: ignore[arg-type]
+        ]
+        deliveries = sorted(
+            (row.key, row.resource, row.action, row.body)
+            for row in session.execute(select(Delivery)).scalars()
+        )
+    return {"issues": issues, "outbox": outbox, "deliveries": deliveries}
+
+
+def wipe(services: Services) -> None:
+    with transaction(services.sessions) as session:
+        for table in (OutboxMessage, Delivery, Issue):
+            session.execute(delete(table))
+
+
+def test_a_batch_leaves_what_one_at_a_time_leaves(services: Services) -> None:
+    sequence = mixed_sequence()
+    one_by_one = []
+    for item in sequence:
+        with transaction(services.sessions) as session:
+            one_by_one.append(service.record_webhook(session, item))
+    expected = snapshot(services)
+    wipe(services)
+
+    with transaction(services.sessions) as session:
+        batched = service.record_webhooks(session, sequence)
+
+    assert batched == one_by_one
+    assert batched.count("duplicate") == 2 and "echo" in batched and batched.count("opened") == 3
+    assert snapshot(services) == expected
+    assert len(expected["issues"]) == 3 and len(expected["deliveries"]) == len(sequence) - 2
+
+
+def test_batches_in_turn_match_one_at_a_time(services: Services) -> None:
+    sequence = mixed_sequence()
+    for item in sequence:
+        with transaction(services.sessions) as session:
+            service.record_webhook(session, item)
+    expected = snapshot(services)
+    wipe(services)
+
+    for start in range(0, len(sequence), 5):
+        with transaction(services.sessions) as session:
+            service.record_webhooks(session, sequence[start : start + 5])
+
+    assert snapshot(services) == expected
+
+
+def test_a_batch_of_stored_deliveries_changes_nothing(services: Services) -> None:
+    sequence = mixed_sequence()
+    with transaction(services.sessions) as session:
+        service.record_webhooks(session, sequence)
+    before = snapshot(services)
+
+    with transaction(services.sessions) as session:
+        again = service.record_webhooks(session, list(reversed(sequence)))
+
+    assert again == ["duplicate"] * len(sequence)
+    assert snapshot(services) == before
+
+
+def test_lone_surrogates_in_a_webhook_are_replaced_not_stored(client: TestClient, services: Services) -> None:
+    # JSON may spell a lone surrogate; UTF-8 (and so both stores) cannot hold one.
+    payload = json.loads((SENTRY / "error.created.json").read_text())
+    payload["data"]["error"]["environment"] = "prod\ud800<!channel>"
+    payload["data"]["error"]["title"] = "Boom \ud83d"
+    body = compact(payload)
+    assert b"\\ud800" in body and b"\\ud83d" in body
+
+    response = client.post("/webhooks/sentry", content=body, headers=sentry_headers("error", body))
+
+    assert response.status_code == 202, response.text
+    with services.sessions() as session:
+        issue = session.get(Issue, "1170820242")
+        assert issue is not None
+        assert (issue.title, issue.environment) == ("Boom \ufffd", "prod\ufffd<!channel>")
+        assert issue.latest_event is not None and issue.latest_event["title"] == "Boom \ufffd"
+
+
+def test_a_batch_given_raw_surrogates_still_stores_the_event_cleaned(services: Services) -> None:
+    payload = json.loads((SENTRY / "error.created.json").read_text())
+    payload["data"]["error"]["environment"] = "prod\udfff"
+    body = compact(payload)
+    item = service.Webhook(parse_webhook("error", json.loads(body)), body, ROUTING)
+
+    with transaction(services.sessions) as session:
+        assert service.record_webhooks(session, [item]) == ["opened"]
+
+    with services.sessions() as session:
+        issue = session.get(Issue, "1170820242")
+        assert issue is not None and issue.environment == "prod\ufffd"
