@@ -9,6 +9,7 @@ pytest-playwright file driven with a real Chromium page.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -157,11 +158,18 @@ def test_backend_draft_fails_on_the_500_and_passes_on_the_fix(tmp_path: Path) ->
         assert run_gate([spec], base_url=url, settings=settings, options=options).verdict == "passed"
 
     rendered = _load_rendered(spec, tmp_path, "test_regression_sentry_64")
+    properties: list[tuple[str, object]] = []
+
+    def record(name: str, value: object) -> None:  # pytest's record_property
+        properties.append((name, value))
+
     with sync_playwright() as pw:
+        # As the rendered file's `api` fixture builds it, from pytest-playwright's --base-url.
         with serve_divide(buggy=True) as url, pytest.raises(AssertionError, match="failed with 500"):
-            rendered(playwright=pw, base_url=url)
+            rendered(api=pw.request.new_context(base_url=url), record_property=record)
         with serve_divide(buggy=False) as url:
-            rendered(playwright=pw, base_url=url)
+            rendered(api=pw.request.new_context(base_url=url), record_property=record)
+    assert ("sentry issue", "64") in properties
 
 
 def _load_rendered(spec: Spec, tmp_path: Path, name: str = "test_regression_shop_12") -> Callable[..., None]:
@@ -172,6 +180,7 @@ def _load_rendered(spec: Spec, tmp_path: Path, name: str = "test_regression_shop
     module_spec = importlib.util.spec_from_file_location(f"rendered_{name}", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module  # as pytest's import does; dataclasses look the module up
     module_spec.loader.exec_module(module)
     test: Callable[..., None] = getattr(module, name)
     return test
@@ -186,14 +195,15 @@ def test_rendered_python_test_fails_on_the_bug_and_passes_on_the_fix(spec: Spec,
             executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True, chromium_sandbox=False
         )
         try:
+            # pytest-playwright gives the page a context whose base URL is --base-url.
             with serve_shop(buggy=True) as url:
-                page = browser.new_page()
+                page = browser.new_page(base_url=url)
                 with pytest.raises(AssertionError, match="the Sentry exception must not be thrown again"):
-                    rendered(page=page, base_url=url)
+                    rendered(page=page, base_url=url, record_property=lambda *_: None)
                 page.close()
             with serve_shop(buggy=False) as url:
-                page = browser.new_page()
-                rendered(page=page, base_url=url)
+                page = browser.new_page(base_url=url)
+                rendered(page=page, base_url=url, record_property=lambda *_: None)
                 assert page.locator(".discount").inner_text() == "Coupon test applied"
                 page.close()
         finally:

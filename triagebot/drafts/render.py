@@ -11,21 +11,25 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import jinja2
 
 from triagebot.drafts.config import DraftConfig, Format
 from triagebot.drafts.locators import css_string
-from triagebot.drafts.spec import Locator, Spec
+from triagebot.drafts.spec import ExpectUrl, Goto, Locator, Spec
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FOR: dict[str, str] = {"ts": "tests/playwright.spec.ts.j2", "python": "tests/test_playwright.py.j2"}
 # Characters that are fine in a JSON string but end a <script> block or a JS line in older engines.
 TS_EXTRA_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 TEST_NAME_MAX = 150
+FUNCTION_ID_MAX = 60  # keeps `def test_regression_<id>(` within the line length
+PY_LINE = 88  # pycodestyle's and ruff's default line length
 PY_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -61,6 +65,84 @@ def _py_char(ch: str) -> str:
         return ch
     # Everything else, lone surrogates included, as a numeric escape: the file stays pure ASCII.
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def py_wrap(value: str, indent: int, room: int, *, paren: bool = False) -> str:
+    """Return py_str(value), or adjacent literals on lines at `indent` + 4 when longer than `room`.
+
+    Generated Python keeps to pycodestyle's default 88 columns, which a long literal from an event
+    would pass; adjacent literals are one string to Python. `paren` wraps them for use outside
+    brackets.
+    """
+    literal = py_str(value)
+    if len(literal) <= room:
+        return literal
+    pad = " " * (indent + 4)
+    inner = "".join(f"{pad}{chunk}\n" for chunk in _py_chunks(value, PY_LINE - len(pad)))
+    return ("(" if paren else "") + "\n" + inner + " " * indent + (")" if paren else "")
+
+
+def py_arg(value: str, indent: int, keyword: str = "") -> str:
+    """Return one call argument (`keyword=` optional) starting at `indent`, continued there if long."""
+    prefix = f"{keyword}=" if keyword else ""
+    literal = py_str(value)
+    if indent + len(prefix) + len(literal) + 1 <= PY_LINE:
+        return prefix + literal
+    chunks = _py_chunks(value, PY_LINE - indent - len(prefix) - 1)
+    return prefix + ("\n" + " " * (indent + len(prefix))).join(chunks)
+
+
+def py_dict(data: dict[str, str], indent: int, keyword: str = "") -> str:
+    """Return a dict display of strings for a call argument at `indent`, one item a line if long."""
+    prefix = f"{keyword}=" if keyword else ""
+    inline = prefix + py_value(data)
+    if indent + len(inline) + 1 <= PY_LINE:
+        return inline
+    pad = " " * (indent + 4)
+    items = "".join(
+        f"{pad}{py_arg(key, indent + 4)}:\n{pad}    {py_arg(value, indent + 8)},\n"
+        for key, value in data.items()
+    )
+    return prefix + "{\n" + items + " " * indent + "}"
+
+
+def py_chain(calls: list[tuple[str, list[str]]], indent: int) -> str:
+    """Lay out `a(x).b(y)` from rendered arguments: on one line when it fits, else one argument a line."""
+    inline = "".join(f"{name}({', '.join(args)})" for name, args in calls)
+    if indent + len(inline) <= PY_LINE and "\n" not in inline:
+        return inline
+    pad = " " * (indent + 4)
+    return "".join(
+        f"{name}(\n" + "".join(f"{pad}{arg},\n" for arg in args) + " " * indent + ")" if args else f"{name}()"
+        for name, args in calls
+    )
+
+
+def py_locator(locator: Locator, indent: int) -> tuple[str, list[str]]:
+    """Return the pytest-playwright call that finds a spec locator, as (callee, rendered arguments)."""
+    at = indent + 4
+    if locator.strategy == "testid" and (locator.attribute or "data-testid") == "data-testid":
+        return "page.get_by_test_id", [py_arg(locator.value, at)]
+    if locator.strategy == "role":
+        name = [py_arg(locator.name, at, "name")] if locator.name else []
+        return "page.get_by_role", [py_arg(locator.value, at), *name]
+    if locator.strategy in ("label", "placeholder", "text"):
+        return f"page.get_by_{locator.strategy}", [py_arg(locator.value, at)]
+    return "page.locator", [py_arg(css_selector(locator), at)]
+
+
+def _py_chunks(value: str, width: int) -> list[str]:
+    """Split `value` into literals of at most `width` characters each (at least one character)."""
+    chunks, current, size = [], "", 2
+    for ch in value:
+        grow = len(_py_char(ch))
+        if current and size + grow > width:
+            chunks.append(py_str(current))
+            current, size = "", 2
+        current += ch
+        size += grow
+    chunks.append(py_str(current))
+    return chunks
 
 
 def py_value(value: Any) -> str:
@@ -110,7 +192,17 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        ts_str=ts_str, ts_value=ts_value, py_str=py_str, py_value=py_value, css_selector=css_selector
+        ts_str=ts_str,
+        ts_value=ts_value,
+        py_str=py_str,
+        py_wrap=py_wrap,
+        py_arg=py_arg,
+        py_dict=py_dict,
+        py_value=py_value,
+        css_selector=css_selector,
+    )
+    env.globals.update(
+        py_chain=py_chain, py_locator=py_locator, py_arg=py_arg, py_dict=py_dict, py_wrap=py_wrap
     )
     return env
 
@@ -131,10 +223,43 @@ def render_test(
     if chosen not in TEMPLATE_FOR:
         raise ValueError(f"unknown test format {chosen!r}; expected ts or python")
     template = environment().get_template(TEMPLATE_FOR[chosen])
+    pathname = final_pathname(spec)
     text = template.render(
-        spec=spec, test_name=_test_name(spec), function_name=f"test_regression_{_identifier(spec.id)}"
+        spec=spec,
+        test_name=_test_name(spec),
+        function_name=f"test_regression_{_identifier(spec.id)[:FUNCTION_ID_MAX]}",
+        annotations=sentry_annotations(spec),
+        final_pathname=pathname,
+        final_url_pattern=f"^[a-z][a-z0-9+.-]*://[^/?#]+{re.escape(pathname)}(?:[?#]|$)",
     )
     return test_path(spec, chosen, config), text
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A Playwright test annotation (a junit property under pytest): what a reviewer follows up."""
+
+    type: str
+    description: str
+
+
+def sentry_annotations(spec: Spec) -> list[Annotation]:
+    """Return the Sentry issue link (or id) and the release the error was seen in."""
+    issue = spec.issue
+    found = [Annotation("issue", issue.link) if issue.link else Annotation("sentry issue", issue.id)]
+    if issue.release:
+        found.append(Annotation("sentry release", issue.release))
+    return found
+
+
+def final_pathname(spec: Spec) -> str:
+    """Return the path (no query) of the page the user was on when the error happened."""
+    path = spec.start or "/"
+    for step in spec.steps:
+        if isinstance(step, Goto | ExpectUrl):
+            path = step.path
+    # Percent-encoded as browsers report URL.pathname; existing escapes are kept as they are.
+    return quote(urlsplit(path).path or "/", safe="/%:@!$&'()*+,;=-._~")
 
 
 def _test_name(spec: Spec) -> str:

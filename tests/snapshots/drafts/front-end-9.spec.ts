@@ -1,20 +1,12 @@
 // Regression test drafted by triagebot from a Sentry issue. The spec in
-// .triagebot/tests/front-end-9.yml
-// is the source of truth; this file is for people and their own CI. The app under test comes from Playwright's baseURL or the BASE_URL environment variable.
-import { test, expect } from "@playwright/test";
-
-const SENTRY = {
-  issueId: "1170820242",
-  shortId: "FRONT-END-9",
-  link: "https://sentry.io/organizations/test-org/issues/1170820242/",
-  culprit: "?(runner)",
-  release: null,
-};
+// .triagebot/tests/front-end-9.yml is the source of truth; this file is for people and their own CI.
+// It runs against Playwright's baseURL: `use: { baseURL: process.env.BASE_URL }` in playwright.config.ts.
+import { test, expect, type Page, type Request } from "@playwright/test";
 
 // The uncaught error Sentry saw: same name, and a message containing Sentry's (when it is known).
-const SENTRY_ERROR = {
-  type: "ReferenceError" as string | null,
-  message: "blooopy is not defined" as string | null,
+const SENTRY_ERROR: { type: string | null; message: string | null } = {
+  type: "ReferenceError",
+  message: "blooopy is not defined",
 };
 
 function matchesSentryError(error: Error): boolean {
@@ -26,27 +18,48 @@ function matchesSentryError(error: Error): boolean {
   return actual.includes(expected) || (actual.length >= 8 && expected.includes(actual));
 }
 
-test("FRONT-END-9: ReferenceError: blooopy is not defined", async ({ page, request, baseURL }) => {
-  const base = baseURL ?? process.env.BASE_URL;
-  if (!base) throw new Error("Set Playwright's baseURL or BASE_URL to the app under test.");
-  const at = (path: string) => new URL(path, base).href;
-  const origin = new URL(base).origin;
-  const pageErrors: Error[] = [];
-  const serverErrors: string[] = [];
-  page.on("pageerror", (error) => pageErrors.push(error));
+/** Record what the page does while the test drives it: uncaught errors, 5xx answers, its calls to the app. */
+function observe(page: Page, baseURL: string | undefined) {
+  if (!baseURL) throw new Error("Set use.baseURL in playwright.config.ts to the app under test.");
+  const origin = new URL(baseURL).origin;
+  const seen = { pageErrors: [] as Error[], serverErrors: [] as string[], appCalls: [] as Request[] };
+  page.on("pageerror", (error) => seen.pageErrors.push(error));
+  page.on("request", (request) => {
+    const call = ["fetch", "xhr"].includes(request.resourceType());
+    if (call && new URL(request.url()).origin === origin) seen.appCalls.push(request);
+  });
   page.on("response", (response) => {
     if (response.status() >= 500 && new URL(response.url()).origin === origin) {
-      serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+      seen.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`);
     }
   });
+  return seen;
+}
 
-  await page.goto(at("/runner"));
+/** Wait until every call the page made to the app has been answered (or has failed). */
+async function answered(calls: Request[]): Promise<void> {
+  for (let index = 0; index < calls.length; index += 1) await calls[index].response();
+}
 
-  // Let late requests and rendering finish before judging; a busy page simply moves on.
-  await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => undefined);
+test(
+  "FRONT-END-9: ReferenceError: blooopy is not defined",
+  {
+    annotation: [
+      { type: "issue", description: "https://sentry.io/organizations/test-org/issues/1170820242/" },
+    ],
+  },
+  async ({ page, baseURL }) => {
+    const seen = observe(page, baseURL);
+    await page.goto("/runner");
 
-  const sentryLike = pageErrors.filter(matchesSentryError).map((e) => `${e.name}: ${e.message}`);
-  expect(sentryLike, "the Sentry exception must not be thrown again").toEqual([]);
-  expect(serverErrors, "the app must not answer with a 5xx").toEqual([]);
-  await expect(page.locator("body")).not.toContainText("blooopy is not defined");
-});
+    // Judge once the page's calls to the app have been answered, on the page the user was on.
+    await answered(seen.appCalls);
+    await expect(page).toHaveURL((url) => url.pathname === "/runner");
+    expect(
+      seen.pageErrors.filter(matchesSentryError).map(String),
+      "the Sentry exception must not be thrown again",
+    ).toEqual([]);
+    expect(seen.serverErrors, "the app must not answer with a 5xx").toEqual([]);
+    await expect(page.locator("body")).not.toContainText("blooopy is not defined");
+  },
+);

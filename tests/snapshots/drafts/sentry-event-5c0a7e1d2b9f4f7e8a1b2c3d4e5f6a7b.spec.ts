@@ -1,20 +1,12 @@
 // Regression test drafted by triagebot from a Sentry issue. The spec in
-// .triagebot/tests/sentry-event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b.yml
-// is the source of truth; this file is for people and their own CI. The app under test comes from Playwright's baseURL or the BASE_URL environment variable.
-import { test, expect } from "@playwright/test";
-
-const SENTRY = {
-  issueId: "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b",
-  shortId: null,
-  link: null,
-  culprit: null,
-  release: "shop@1.4.2",
-};
+// .triagebot/tests/sentry-event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b.yml is the source of truth; this file is for people and their own CI.
+// It runs against Playwright's baseURL: `use: { baseURL: process.env.BASE_URL }` in playwright.config.ts.
+import { test, expect, type Page, type Request } from "@playwright/test";
 
 // The uncaught error Sentry saw: same name, and a message containing Sentry's (when it is known).
-const SENTRY_ERROR = {
-  type: "TypeError" as string | null,
-  message: "Cannot read properties of null (reading 'textContent')" as string | null,
+const SENTRY_ERROR: { type: string | null; message: string | null } = {
+  type: "TypeError",
+  message: "Cannot read properties of null (reading 'textContent')",
 };
 
 function matchesSentryError(error: Error): boolean {
@@ -26,31 +18,53 @@ function matchesSentryError(error: Error): boolean {
   return actual.includes(expected) || (actual.length >= 8 && expected.includes(actual));
 }
 
-test("Sentry issue event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b: TypeError: Cannot read properties of null (reading 'textContent')", async ({ page, request, baseURL }) => {
-  const base = baseURL ?? process.env.BASE_URL;
-  if (!base) throw new Error("Set Playwright's baseURL or BASE_URL to the app under test.");
-  const at = (path: string) => new URL(path, base).href;
-  const origin = new URL(base).origin;
-  const pageErrors: Error[] = [];
-  const serverErrors: string[] = [];
-  page.on("pageerror", (error) => pageErrors.push(error));
+/** Record what the page does while the test drives it: uncaught errors, 5xx answers, its calls to the app. */
+function observe(page: Page, baseURL: string | undefined) {
+  if (!baseURL) throw new Error("Set use.baseURL in playwright.config.ts to the app under test.");
+  const origin = new URL(baseURL).origin;
+  const seen = { pageErrors: [] as Error[], serverErrors: [] as string[], appCalls: [] as Request[] };
+  page.on("pageerror", (error) => seen.pageErrors.push(error));
+  page.on("request", (request) => {
+    const call = ["fetch", "xhr"].includes(request.resourceType());
+    if (call && new URL(request.url()).origin === origin) seen.appCalls.push(request);
+  });
   page.on("response", (response) => {
     if (response.status() >= 500 && new URL(response.url()).origin === origin) {
-      serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+      seen.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`);
     }
   });
+  return seen;
+}
 
-  await page.goto(at("/"));
-  await page.getByTestId("open-cart").first().click();
-  await expect(page).toHaveURL(at("/cart"));
-  await page.getByRole("textbox", { name: "Coupon code" }).first().fill("test");
-  await page.getByRole("button", { name: "Apply coupon" }).first().click();
+/** Wait until every call the page made to the app has been answered (or has failed). */
+async function answered(calls: Request[]): Promise<void> {
+  for (let index = 0; index < calls.length; index += 1) await calls[index].response();
+}
 
-  // Let late requests and rendering finish before judging; a busy page simply moves on.
-  await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => undefined);
+test(
+  "Sentry issue event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b: TypeError: Cannot read properties of null (reading 'textContent')",
+  {
+    annotation: [
+      { type: "sentry issue", description: "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b" },
+      { type: "sentry release", description: "shop@1.4.2" },
+    ],
+  },
+  async ({ page, baseURL }) => {
+    const seen = observe(page, baseURL);
+    await page.goto("/");
+    await page.getByTestId("open-cart").click();
+    await expect(page).toHaveURL("/cart");
+    await page.getByRole("textbox", { name: "Coupon code" }).fill("test");
+    await page.getByRole("button", { name: "Apply coupon" }).click();
 
-  const sentryLike = pageErrors.filter(matchesSentryError).map((e) => `${e.name}: ${e.message}`);
-  expect(sentryLike, "the Sentry exception must not be thrown again").toEqual([]);
-  expect(serverErrors, "the app must not answer with a 5xx").toEqual([]);
-  await expect(page.locator("body")).not.toContainText("Cannot read properties of null (reading 'textContent')");
-});
+    // Judge once the page's calls to the app have been answered, on the page the user was on.
+    await answered(seen.appCalls);
+    await expect(page).toHaveURL((url) => url.pathname === "/cart");
+    expect(
+      seen.pageErrors.filter(matchesSentryError).map(String),
+      "the Sentry exception must not be thrown again",
+    ).toEqual([]);
+    expect(seen.serverErrors, "the app must not answer with a 5xx").toEqual([]);
+    await expect(page.locator("body")).not.toContainText("Cannot read properties of null (reading 'textContent')");
+  },
+);
