@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
@@ -93,6 +94,10 @@ def test_wont_test_opens_a_modal_and_records_the_reason(
 ) -> None:
     issue_id = open_thread(client, services)
     assert click(client, ids.WONT_TEST, issue_id).status_code == 200
+    # The listener acks first and opens the modal after, so the answer may come before views.open.
+    deadline = time.monotonic() + 10
+    while not fake_slack.of("views.open") and time.monotonic() < deadline:
+        time.sleep(0.01)
     [opened] = fake_slack.of("views.open")
     assert opened.args["trigger_id"] == "4916855695380.xxx.yyy"
     view = opened.args["view"]

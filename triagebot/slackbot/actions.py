@@ -2,7 +2,8 @@
 
 Each records the click in one short transaction and then acks: the outbound work (GitHub, Sentry,
 Slack) runs from the outbox rows it enqueued. Recording before acking keeps "Slack was told OK"
-meaning "the click is stored", and an insert is far inside Slack's 3-second budget.
+meaning "the click is stored", and an insert is far inside Slack's 3-second budget. No listener
+calls Slack before it acks. Bolt runs on a worker thread (web/slack.py), never on the event loop.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def register(app: App, services: Services) -> None:
 
     @app.action(ids.WONT_TEST)
     def wont_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        # Nothing is stored here, so Slack hears OK at once; the modal follows within the trigger's life.
+        ack()
         issue_id, user, channel = _click(body, action)
         with reading(services.sessions) as session:
             issue = session.get(Issue, issue_id)
@@ -76,7 +79,6 @@ def register(app: App, services: Services) -> None:
                     session, channel=channel, user=user, text="Could not open the form; please click again."
                 )
             services.outbox.kick()
-        ack()
 
     @app.view(ids.WONT_TEST_VIEW)
     def wont_test_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
