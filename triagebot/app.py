@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -41,7 +42,9 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")
+        # Rendering reads the outbox's depth from the database: off the event loop.
+        body = await run_in_threadpool(services.metrics.render)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
