@@ -11,7 +11,7 @@ from triagebot.backfill import service as backfill_service
 from triagebot.backfill.delivery import BackfillDelivery
 from triagebot.db import SessionFactory, make_engine, reading, session_factory, utcnow
 from triagebot.integrations.github import AppAuth, GitHubClient, TokenAuth
-from triagebot.integrations.localchat import LocalChat
+from triagebot.integrations.localchat import LOCAL_CHANNEL, LocalChat
 from triagebot.integrations.localrepo import LocalRepoHost
 from triagebot.integrations.ports import Chat, CodeHost, SentryApi
 from triagebot.integrations.sentry.api import SentryClient
@@ -121,7 +121,9 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
         lane_intervals={"slack": settings.slack_interval_seconds},
         on_settled=metrics.delivery,
     )
-    threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry)
+    # Without Slack, threads open in the local chat shown on the dashboard, whatever the routes say.
+    local = LOCAL_CHANNEL if isinstance(chat, LocalChat) else None
+    threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry, fallback_channel=local)
     threads.register(outbox)
     code_host = overrides.pop("code_host", None) or build_code_host(settings, sessions)
     backfill = build_backfill(settings, sessions, chat, sentry, code_host)

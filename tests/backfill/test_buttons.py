@@ -127,3 +127,62 @@ def test_wont_test_opens_a_modal_and_records_the_reason(
         line
         == ":no_entry_sign: Won't test (<@U111>): Third-party widget &lt;!channel&gt; &amp; fixed upstream"
     )
+
+
+def _select_user(client: TestClient, block_id: str, selected: str, user: str = "U111") -> int:
+    """Post a users_select choice: Slack's block_actions example with the select's own fields."""
+    payload = json.loads((FIXTURES / "slack" / "block_actions_button_click.json").read_text())
+    payload["user"]["id"] = user
+    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TRIAGE"
+    payload["actions"] = [
+        {
+            "type": "users_select",
+            "action_id": ids.ASSIGN_USER,
+            "block_id": block_id,
+            "selected_user": selected,
+            "action_ts": "1678252213.679169",
+        }
+    ]
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return client.post("/slack/events", content=body, headers=slack_headers(body)).status_code
+
+
+def test_the_assignee_picker_assigns_the_person_picked(
+    client: TestClient, services: Services, fake_slack: FakeSlack, fake_sentry: FakeSentry
+) -> None:
+    issue_id = open_thread(client, services)
+    [post] = fake_slack.of("chat.postMessage")
+    actions = next(block for block in post.args["blocks"] if block["type"] == "actions")
+    assert any(element["type"] == "users_select" for element in actions["elements"])
+    assert _select_user(client, actions["block_id"], selected="U111", user="U555") == 200
+    services.outbox.drain()
+    assert sentry_puts(fake_sentry) == [
+        (f"/api/0/organizations/acme/issues/{issue_id}/", {"assignedTo": "dev@acme.test"})
+    ]
+    assert thread_replies(fake_slack) == [
+        ":bust_in_silhouette: Assigned to dev@acme.test by <@U555> from Slack."
+    ]
+    # A block id naming no issue of ours changes nothing.
+    assert _select_user(client, "a-<!channel>-0", selected="U111") == 200
+    services.outbox.drain()
+    assert len(sentry_puts(fake_sentry)) == 1
+
+
+def test_archive_sits_beside_resolve_and_archives_in_sentry(
+    client: TestClient, services: Services, fake_slack: FakeSlack, fake_sentry: FakeSentry
+) -> None:
+    issue_id = open_thread(client, services)
+    [post] = fake_slack.of("chat.postMessage")
+    actions = next(block for block in post.args["blocks"] if block["type"] == "actions")
+    action_ids = [element["action_id"] for element in actions["elements"]]
+    assert action_ids.index(ids.ARCHIVE) == action_ids.index(ids.RESOLVE) + 1
+    assert click(client, ids.ARCHIVE, issue_id).status_code == 200
+    services.outbox.drain()
+    assert sentry_puts(fake_sentry) == [
+        (
+            f"/api/0/organizations/acme/issues/{issue_id}/",
+            {"status": "ignored", "substatus": "archived_until_escalating"},
+        )
+    ]
+    assert issue(services, issue_id).status == "ignored"
+    assert thread_replies(fake_slack) == [":file_cabinet: Archived until it escalates by <@U111> from Slack."]

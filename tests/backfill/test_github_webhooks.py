@@ -188,3 +188,15 @@ def test_a_served_repository_is_matched_whatever_its_case(client: TestClient, se
     )
     assert response.status_code == 202
     assert "reason" not in response.json()
+
+
+def test_once_a_test_exists_its_pull_request_replaces_the_create_button(
+    client: TestClient, services: Services, fake_slack: FakeSlack
+) -> None:
+    drafted(client, services)
+    blocks = fake_slack.of("chat.update")[-1].args["blocks"]
+    actions = next(block for block in blocks if block["type"] == "actions")
+    by_id = {element["action_id"]: element for element in actions["elements"]}
+    assert ids.CREATE_TEST not in by_id
+    assert by_id[ids.VIEW_TEST_PR]["url"] == "https://github.com/acme/shop/pull/1347"
+    assert by_id[ids.VIEW_TEST_PR]["text"]["text"] == "View test PR"

@@ -14,6 +14,7 @@ from tests.conftest import FIXTURES
 from tests.support.signing import github_headers
 from triagebot.bootstrap import Services
 from triagebot.db import transaction
+from triagebot.gates.delivery import _pr_of_head
 from triagebot.gates.tables import GateRun, PullRequestHead
 
 GITHUB = FIXTURES / "github"
@@ -131,3 +132,13 @@ def test_redelivery_does_not_gate_twice(gclient: TestClient, gservices: Services
     assert gclient.post("/webhooks/github", content=body, headers=headers).status_code == 202
     assert gclient.post("/webhooks/github", content=body, headers=headers).json()["outcome"] == "duplicate"
     assert len(gates(gservices)) == 1
+
+
+def test_a_gate_without_a_pr_number_finds_it_from_the_recorded_head(
+    gclient: TestClient, gservices: Services
+) -> None:
+    # The failure reply then says "fails on PR #2's preview", not "the preview of <sha>".
+    assert send(gclient, "pull_request", load("webhook.pull_request.opened.json")).status_code == 202
+    with transaction(gservices.sessions) as session:
+        assert _pr_of_head(session, REPO.upper(), PR_HEAD) == 2
+        assert _pr_of_head(session, REPO, "0" * 40) is None

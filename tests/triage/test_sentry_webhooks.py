@@ -80,8 +80,15 @@ def test_each_issue_naming_fixture_opens_exactly_one_thread(
     assert post.args["channel"] == "C0TRIAGE"
     assert "thread_ts" not in post.args
     actions = next(block for block in post.args["blocks"] if block["type"] == "actions")
-    labels = [element["text"]["text"] for element in actions["elements"]]
-    assert labels[:4] == ["Create regression test", "Assign to me", "Resolve", "Won't test"]
+    labels = [(element.get("text") or element["placeholder"])["text"] for element in actions["elements"]]
+    assert labels[:6] == [
+        "Create regression test",
+        "Assign to me",
+        "Assign to…",
+        "Resolve",
+        "Archive",
+        "Won't test",
+    ]
     [issue] = issues(services)
     assert (issue.channel, issue.thread_ts) == ("C0TRIAGE", "1700000000.000001")
 

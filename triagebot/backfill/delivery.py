@@ -9,6 +9,7 @@ from typing import Any
 
 from triagebot.backfill import prs, service
 from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
+from triagebot.backfill.service import DASHBOARD_USER
 from triagebot.db import SessionFactory, reading, transaction, utcnow
 from triagebot.drafts.config import CONFIG_PATH, parse_config
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
@@ -23,6 +24,10 @@ from triagebot.triage.models import Issue
 log = logging.getLogger(__name__)
 
 RepoFor = Callable[[Issue], str | None]
+NO_REPOSITORY = (
+    "no repository is configured for this project: set TRIAGEBOT_GITHUB_REPO (or a route) "
+    "and TRIAGEBOT_GITHUB_TOKEN, or TRIAGEBOT_LOCAL_REPO_PATH"
+)
 ThreadUrl = Callable[[Issue], str | None]
 
 
@@ -42,9 +47,16 @@ class BackfillDelivery:
         outbox.register(service.OPEN_PR, self.open_pr)
         outbox.register(service.SENTRY_ASSIGN, self.assign)
         outbox.register(service.SENTRY_RESOLVE, self.resolve)
+        outbox.register(service.SENTRY_ARCHIVE, self.archive)
         outbox.register(service.EPHEMERAL, self.ephemeral)
 
     # The draft pull request ---------------------------------------------------------------------
+
+    def missing_setup(self, issue: Issue) -> str | None:
+        """Say why a draft cannot be opened for this issue, before anyone waits for it; else None."""
+        if self.code_host is None or self.repo_for(issue) is None:
+            return NO_REPOSITORY
+        return None
 
     def open_pr(self, message: OutboxMessage) -> None:
         """Draft the test and open its PR; every step first looks for what an earlier try already made."""
@@ -57,10 +69,7 @@ class BackfillDelivery:
             repo = self.repo_for(issue)
         try:
             if self.code_host is None or repo is None:
-                raise BadInput(
-                    "no repository is configured for this project: set TRIAGEBOT_GITHUB_REPO (or a route) "
-                    "and TRIAGEBOT_GITHUB_TOKEN, or TRIAGEBOT_LOCAL_REPO_PATH"
-                )
+                raise BadInput(NO_REPOSITORY)
             pull, draft = self._open(self.code_host, repo, issue)
         except (BadInput, PermanentFailure) as exc:
             self._fail(issue_id, str(exc))
@@ -145,15 +154,16 @@ class BackfillDelivery:
     # Sentry buttons -----------------------------------------------------------------------------
 
     def assign(self, message: OutboxMessage) -> None:
-        """Assign the Sentry issue to the clicker, found in Sentry by their Slack email."""
+        """Assign the Sentry issue to the person picked (or the clicker), found in Sentry by email."""
         issue_id, user = message.payload["issue_id"], message.payload["user"]
+        target = message.payload.get("target") or user
         if not self._sentry_ready(issue_id):
             return
-        email = self.chat.user_email(user)
+        email = message.payload.get("email") or self.chat.user_email(target)
         if email is None:
             self._say(
                 issue_id,
-                f":bust_in_silhouette: Could not assign {service.mention(user)}: Slack shares no email for "
+                f":bust_in_silhouette: Could not assign {service.mention(target)}: Slack shares no email for "
                 "them (the app needs the users:read.email scope). Assign in Sentry instead.",
             )
             return
@@ -165,7 +175,8 @@ class BackfillDelivery:
             triage.queue_reply(
                 session,
                 issue,
-                f":bust_in_silhouette: Assigned to {safe(email, 320)} by {service.mention(user)} from Slack.",
+                f":bust_in_silhouette: Assigned to {safe(email, 320)} by {service.mention(user)} "
+                f"from {_where(user)}.",
             )
             triage.queue_root_edit(session, issue)
 
@@ -182,8 +193,26 @@ class BackfillDelivery:
             session.add(issue)
             if not already:
                 triage.queue_reply(
-                    session, issue, f":white_check_mark: Resolved by {service.mention(user)} from Slack."
+                    session,
+                    issue,
+                    f":white_check_mark: Resolved by {service.mention(user)} from {_where(user)}.",
                 )
+            triage.queue_root_edit(session, issue)
+
+    def archive(self, message: OutboxMessage) -> None:
+        """Archive the Sentry issue until it escalates, as Sentry's own Slack app does."""
+        issue_id, user = message.payload["issue_id"], message.payload["user"]
+        if not self._sentry_ready(issue_id):
+            return
+        self._sentry_call(issue_id, {"status": "ignored", "substatus": "archived_until_escalating"})
+        with transaction(self.sessions) as session:
+            issue = triage.get_issue_or_raise(session, issue_id)
+            already = issue.status == "ignored"
+            issue.status, issue.updated_at = "ignored", utcnow()
+            session.add(issue)
+            if not already:
+                by = f"{service.mention(user)} from {_where(user)}"
+                triage.queue_reply(session, issue, f":file_cabinet: Archived until it escalates by {by}.")
             triage.queue_root_edit(session, issue)
 
     def _sentry_ready(self, issue_id: str) -> bool:
@@ -213,6 +242,10 @@ class BackfillDelivery:
         """Show a message to one user in a channel."""
         payload = message.payload
         self.chat.post_ephemeral(channel=payload["channel"], user=payload["user"], text=payload["text"])
+
+
+def _where(user: str) -> str:
+    return "the dashboard" if user == DASHBOARD_USER else "Slack"
 
 
 def get_by_issue(sessions: SessionFactory, issue_id: str) -> RegressionTest | None:

@@ -19,13 +19,15 @@ from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
 
-OPEN_PR, SENTRY_ASSIGN, SENTRY_RESOLVE, EPHEMERAL = (
+OPEN_PR, SENTRY_ASSIGN, SENTRY_RESOLVE, SENTRY_ARCHIVE, EPHEMERAL = (
     "draft.open_pr",
     "sentry.assign",
     "sentry.resolve",
+    "sentry.archive",
     "slack.ephemeral",
 )
 BRANCH_PREFIX = "triagebot/"
+DASHBOARD_USER = "dashboard"  # who clicked, when the click came from the dashboard
 REASON_MAX = 500
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
@@ -129,7 +131,10 @@ def test_line(session: Session, issue: Issue) -> dict[str, Any]:
             ACTIVE: f"{_pr_link(test)} (active)",
             PR_CLOSED: f"{_pr_link(test)} (closed unmerged)",
         }.get(test.state, safe(test.state, 32))
-        return {"test_line": f":test_tube: Regression test: {label}"}
+        line: dict[str, Any] = {"test_line": f":test_tube: Regression test: {label}"}
+        if test.pr_url and test.state in (PR_OPEN, ACTIVE, PR_CLOSED):
+            line["test_pr_url"] = test.pr_url
+        return line
     if issue.wont_test_reason:
         return {
             "test_line": f":no_entry_sign: Won't test ({mention(issue.wont_test_by)}): "
@@ -157,14 +162,27 @@ def record_wont_test(session: Session, *, issue_id: str, reason: str, user: str)
     return issue
 
 
-def request_sentry_change(session: Session, *, kind: str, issue_id: str, user: str, channel: str) -> bool:
-    """Queue an assign or resolve call to Sentry for a click; False (and tell the user) for unknown issues."""
+def request_sentry_change(
+    session: Session,
+    *,
+    kind: str,
+    issue_id: str,
+    user: str,
+    channel: str,
+    target: str | None = None,
+    email: str | None = None,
+) -> bool:
+    """Queue an assign, resolve or archive call to Sentry for a click; False (and tell the user) for
+    unknown issues. An assignment goes to `target` (a Slack user picked) or `email`, else the clicker."""
     if session.get(Issue, issue_id) is None:
         tell(session, channel=channel, user=user, text=f"No Sentry issue {safe(issue_id, 64)} is known here.")
         return False
-    enqueue(
-        session, kind, {"issue_id": issue_id, "user": user}, ordering_key=f"sentry:{issue_id}", lane="sentry"
-    )
+    payload: dict[str, Any] = {"issue_id": issue_id, "user": user}
+    if target:
+        payload["target"] = target[:64]
+    if email:
+        payload["email"] = email.strip()[:320]
+    enqueue(session, kind, payload, ordering_key=f"sentry:{issue_id}", lane="sentry")
     return True
 
 

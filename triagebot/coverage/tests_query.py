@@ -36,6 +36,7 @@ class TestRow:
     last_status: str | None = None
     runs: int = 0
     flaky: int = 0
+    error: str | None = None  # why the last draft failed
 
     @property
     def state_label(self) -> str:
@@ -81,6 +82,7 @@ def list_tests(session: Session, *, issue_id: str | None = None) -> list[TestRow
             tests.c.issue_id,
             tests.c.state,
             tests.c.pr_url,
+            _column(tests, "last_error").label("last_error"),
             col(Issue.short_id),
             col(Issue.title),
             col(Issue.web_url),
@@ -97,7 +99,7 @@ def list_tests(session: Session, *, issue_id: str | None = None) -> list[TestRow
         last, runs, flaky = stats.get(str(record["spec_id"]), (None, 0, 0))
         rows.append(
             TestRow(
-                spec_id=str(record["spec_id"]),
+                spec_id=str(record["spec_id"] or ""),  # a draft that failed has no spec yet
                 issue_id=str(record["issue_id"]),
                 short_id=record["short_id"],
                 title=record["title"] or "",
@@ -107,6 +109,7 @@ def list_tests(session: Session, *, issue_id: str | None = None) -> list[TestRow
                 last_status=last,
                 runs=runs,
                 flaky=flaky,
+                error=record["last_error"] if record["state"] == "failed" else None,
             )
         )
     return rows

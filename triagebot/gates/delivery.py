@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from triagebot.db import SessionFactory, transaction
 from triagebot.errors import BadInput, DeliveryError, NotConfigured, RetryLater
@@ -28,7 +29,7 @@ from triagebot.gates.ports import BrowserLauncher, BrowserUnavailable
 from triagebot.gates.runner import GateOptions, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.gates.specs_source import LoadedSpecs, load_at
-from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun
+from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun, PullRequestHead
 from triagebot.outbox import store
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
@@ -197,7 +198,10 @@ class GateDelivery:
     def _tell_threads(self, session: Session, gate: GateRun, result: GateResult) -> None:
         """Post in each failing backfilled test's Sentry thread that it fails on this preview."""
         assert gate.id is not None
-        where = f"PR #{gate.pr}'s preview" if gate.pr is not None else f"the preview of {gate.sha[:7]}"
+        # A gate started from a deployment or the API may not name its PR; the heads recorded from
+        # `pull_request` events usually do.
+        pr = gate.pr if gate.pr is not None else _pr_of_head(session, gate.repo, gate.sha)
+        where = f"PR #{pr}'s preview" if pr is not None else f"the preview of {gate.sha[:7]}"
         for spec_result in result.results:
             if spec_result.status != "failed" or spec_result.quarantined:
                 continue
@@ -295,3 +299,13 @@ def _counts(results: Sequence[Any]) -> dict[str, int]:
     for name in ("passed", "failed", "flaky", "quarantined", "error"):
         counts[name] = sum(1 for r in results if r.outcome == name)
     return counts
+
+
+def _pr_of_head(session: Session, repo: str, sha: str) -> int | None:
+    """Return the pull request whose head is `sha` in `repo`, when a `pull_request` event said so."""
+    found = session.execute(
+        select(col(PullRequestHead.pr))
+        .where(func.lower(col(PullRequestHead.repo)) == repo.lower(), col(PullRequestHead.head_sha) == sha)
+        .order_by(col(PullRequestHead.updated_at).desc())
+    ).first()
+    return int(found[0]) if found is not None else None

@@ -14,6 +14,7 @@ from triagebot.db import SessionFactory, transaction, utcnow
 from triagebot.integrations.ports import Posted
 
 _seq = itertools.count()
+LOCAL_CHANNEL = "dashboard"  # the channel of threads opened without Slack
 
 
 class LocalMessage(SQLModel, table=True):

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App
 from triagebot.backfill import service
 from triagebot.db import reading, transaction
 from triagebot.errors import DeliveryError
-from triagebot.slackbot import ids, modals
+from triagebot.slackbot import blocks, ids, modals
 from triagebot.triage.models import Issue
 
 if TYPE_CHECKING:
@@ -57,6 +57,25 @@ def register(app: App, services: Services) -> None:
 
     app.action(ids.ASSIGN_ME)(sentry_button(service.SENTRY_ASSIGN))
     app.action(ids.RESOLVE)(sentry_button(service.SENTRY_RESOLVE))
+    app.action(ids.ARCHIVE)(sentry_button(service.SENTRY_ARCHIVE))
+
+    @app.action(ids.ASSIGN_USER)
+    def assign_user(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        _issue, user, channel = _click(body, action)
+        issue_id = blocks.issue_of_block(action.get("block_id"))
+        target = str(action.get("selected_user") or "")
+        if issue_id and target:
+            with transaction(services.sessions) as session:
+                service.request_sentry_change(
+                    session,
+                    kind=service.SENTRY_ASSIGN,
+                    issue_id=issue_id,
+                    user=user,
+                    channel=channel,
+                    target=target,
+                )
+            services.outbox.kick()
+        ack()
 
     @app.action(ids.WONT_TEST)
     def wont_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -103,6 +122,7 @@ def register(app: App, services: Services) -> None:
         ack()
 
     @app.action(ids.OPEN_SENTRY)
-    def open_sentry(ack: Ack) -> None:
+    @app.action(ids.VIEW_TEST_PR)
+    def open_link(ack: Ack) -> None:
         # A URL button still sends block_actions; Slack shows a warning unless it is acknowledged.
         ack()

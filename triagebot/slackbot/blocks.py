@@ -45,6 +45,7 @@ class RootView:
     flags: list[tuple[str, Any]]
     version: int = 0
     test_line: str | None = None  # mrkdwn we built ourselves, e.g. the draft PR link
+    test_pr_url: str | None = None  # once a test's pull request exists: **View test PR** replaces the button
     flag_notice: str | None = None
     flag_rollback: str | None = None  # value of the notice's **Roll back flag** button
 
@@ -135,23 +136,42 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+def _link_button(text: str, action_id: str, url: str | None) -> dict[str, Any] | None:
+    # Slack refuses a whole message whose URL button is not http(s) or longer than 3000 characters.
+    if not (url and url.startswith(("https://", "http://")) and len(url) <= 3000):
+        return None
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "url": url,
+    }
+
+
 def _buttons(view: RootView) -> list[dict[str, Any]]:
-    buttons = [
-        _button("Create regression test", ids.CREATE_TEST, view.issue_id, "primary"),
+    test_pr = _link_button("View test PR", ids.VIEW_TEST_PR, view.test_pr_url)
+    elements = [
+        test_pr or _button("Create regression test", ids.CREATE_TEST, view.issue_id, "primary"),
         _button("Assign to me", ids.ASSIGN_ME, view.issue_id),
+        {
+            # The issue is read back from the block id: a select carries no value of its own.
+            "type": "users_select",
+            "action_id": ids.ASSIGN_USER,
+            "placeholder": {"type": "plain_text", "text": "Assign to…"},
+        },
         _button("Resolve", ids.RESOLVE, view.issue_id),
+        _button("Archive", ids.ARCHIVE, view.issue_id),
         _button("Won't test", ids.WONT_TEST, view.issue_id),
+        _link_button("Open in Sentry", ids.OPEN_SENTRY, view.web_url),
     ]
-    if view.web_url and view.web_url.startswith(("https://", "http://")) and len(view.web_url) <= 3000:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": ids.OPEN_SENTRY,
-                "text": {"type": "plain_text", "text": "Open in Sentry"},
-                "url": view.web_url,
-            }
-        )
-    return buttons
+    return [element for element in elements if element is not None]
+
+
+def issue_of_block(block_id: str | None) -> str | None:
+    """Read the issue id back from a root message's actions block id (`a-<issue>-<version>`)."""
+    if not block_id or not block_id.startswith("a-") or "-" not in block_id[2:]:
+        return None
+    return block_id[2:].rsplit("-", 1)[0] or None
 
 
 def reply(text: str) -> tuple[str, Blocks]:

@@ -2,7 +2,10 @@
 
 CREATE_TEST = "triagebot_create_test"
 ASSIGN_ME = "triagebot_assign_me"
+ASSIGN_USER = "triagebot_assign_user"
 RESOLVE = "triagebot_resolve"
+ARCHIVE = "triagebot_archive"
+VIEW_TEST_PR = "triagebot_view_test_pr"
 WONT_TEST = "triagebot_wont_test"
 ROLLBACK_FLAG = "triagebot_rollback_flag"
 OPEN_SENTRY = "triagebot_open_sentry"

@@ -62,6 +62,7 @@ class ThreadDelivery:
     chat: Chat
     sentry: SentryApi | None = None
     decorators: list[Decorator] = field(default_factory=list)
+    fallback_channel: str | None = None  # where threads open when no channel is routed (the dashboard)
 
     def register(self, outbox: Outbox) -> None:
         """Route this flow's outbox kinds to their handlers."""
@@ -83,7 +84,7 @@ class ThreadDelivery:
             issue = service.get_issue_or_raise(session, message.payload["issue_id"])
             if issue.thread_ts:
                 return
-            channel = issue.channel
+            channel = issue.channel or self.fallback_channel
             text, body = self.render(session, issue)
         if not channel:
             log.warning("issue %s: no Slack channel configured; thread not opened", issue.id)

@@ -16,9 +16,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from triagebot.backfill.delivery import NO_REPOSITORY
 from triagebot.bootstrap import Services
 from triagebot.coverage import pages, queries, tests_query
 from triagebot.db import reading, transaction, utcnow
+from triagebot.integrations.localchat import LOCAL_CHANNEL
 from triagebot.triage.models import Issue
 from triagebot.web import charts
 from triagebot.web.auth import COOKIE, SESSION_SECONDS, dashboard_auth
@@ -36,7 +38,21 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-ACTIONS = ("create-test", "resolve", "wont-test")
+ACTIONS = ("create-test", "assign", "resolve", "archive", "wont-test")
+# The banner after an action shows only these texts, picked by code: `?done=` can be put in any link,
+# so free text there would let anyone make the dashboard say anything.
+DONE = {
+    "drafting": "Drafting the regression test; the pull request appears in the thread below.",
+    "exists": "A regression test already exists for this issue.",
+    "no-repository": f"Cannot draft a regression test: {NO_REPOSITORY}.",
+    "assigning": "Assigning in Sentry.",
+    "need-assignee": "Say whom to assign: their email in Sentry.",
+    "resolving": "Resolving in Sentry.",
+    "archiving": "Archiving in Sentry until it escalates.",
+    "wont-test": "Marked as won't test.",
+    "need-reason": "Say why this issue gets no test.",
+    "unavailable": "Not available yet.",
+}
 
 
 def environment() -> Environment:
@@ -53,7 +69,17 @@ def environment() -> Environment:
     env.filters["percent"] = lambda value: "-" if value is None else f"{value * 100:.1f}%"
     env.filters["slack_text"] = charts.slack_text
     env.filters["safe_url"] = charts.safe_url
+    env.filters["runs_text"] = runs_text
     return env
+
+
+def runs_text(test: tests_query.TestRow) -> str:
+    """Say a test's gate record in words: `passed (2 runs, none flaky)`."""
+    if not test.runs:
+        return test.last_status or "not gated yet"
+    runs = f"{test.runs} run{'' if test.runs == 1 else 's'}"
+    flaky = "none flaky" if not test.flaky else f"{test.flaky} flaky"
+    return f"{test.last_status or '-'} ({runs}, {flaky})"
 
 
 def local_next(target: str | None) -> str:
@@ -73,7 +99,7 @@ def router(services: Services) -> APIRouter:
         html = env.get_template(template).render(
             csrf=auth.csrf_token(request),
             path=request.url.path,
-            flash=request.query_params.get("done", ""),
+            flash=DONE.get(request.query_params.get("done", ""), ""),
             local_chat=services.chat_is_local,
             **context,
         )
@@ -179,13 +205,18 @@ def router(services: Services) -> APIRouter:
 
     @api.post("/issues/{issue_id}/{action}")
     def issue_action(
-        request: Request, issue_id: str, action: str, csrf: str = Form(""), reason: str = Form("")
+        request: Request,
+        issue_id: str,
+        action: str,
+        csrf: str = Form(""),
+        reason: str = Form(""),
+        email: str = Form(""),
     ) -> Response:
         guard(request)
         check_csrf(request, csrf)
         if action not in ACTIONS:
             raise HTTPException(404, "no such action")
-        done = run_action(services, issue_id=issue_id, action=action, reason=reason)
+        done = run_action(services, issue_id=issue_id, action=action, reason=reason, email=email)
         return RedirectResponse(f"/issues/{quote(issue_id)}?done={quote(done)}", status_code=303)
 
     @api.get("/tests", response_class=HTMLResponse)
@@ -252,34 +283,46 @@ def evidence_file(data_dir: Path, stored: str | None) -> Path | None:
     return path
 
 
-def run_action(services: Services, *, issue_id: str, action: str, reason: str) -> str:
-    """Do what the matching Slack button does, as the dashboard user; return what happened, in words."""
+def run_action(services: Services, *, issue_id: str, action: str, reason: str, email: str = "") -> str:
+    """Do what the matching Slack button does, as the dashboard user; return the banner's code."""
     try:
         from triagebot.backfill import service as backfill
     except ImportError:
-        return "not available yet"
+        return "unavailable"
+    user = backfill.DASHBOARD_USER
     with transaction(services.sessions) as session:
         issue = session.get(Issue, issue_id)
         if issue is None:
             raise HTTPException(404, "no such issue")
-        channel = issue.channel or services.settings.slack_channel or "dashboard"
+        channel = issue.channel or services.settings.slack_channel or LOCAL_CHANNEL
+        sentry_kinds = {"resolve": backfill.SENTRY_RESOLVE, "archive": backfill.SENTRY_ARCHIVE}
         if action == "create-test":
-            outcome = backfill.request_test(session, issue_id=issue_id, user="dashboard", channel=channel)
-            if outcome == "queued":
-                done = "Drafting the regression test."
-            elif outcome.startswith("exists:"):
-                done = f"A regression test already exists ({outcome.split(':', 1)[1]})."
-            else:
-                done = f"Regression test: {outcome}."
-        elif action == "resolve":
+            missing = services.backfill.missing_setup(issue) if services.backfill else None
+            if missing is not None:
+                return "no-repository"  # said where the person clicked, not only in the server log
+            outcome = backfill.request_test(session, issue_id=issue_id, user=user, channel=channel)
+            done = "drafting" if outcome == "queued" else "exists"
+        elif action == "assign":
+            if "@" not in email or len(email.strip()) > 320:
+                return "need-assignee"
             backfill.request_sentry_change(
-                session, kind=backfill.SENTRY_RESOLVE, issue_id=issue_id, user="dashboard", channel=channel
+                session,
+                kind=backfill.SENTRY_ASSIGN,
+                issue_id=issue_id,
+                user=user,
+                channel=channel,
+                email=email,
             )
-            done = "Resolving in Sentry."
+            done = "assigning"
+        elif action in sentry_kinds:
+            backfill.request_sentry_change(
+                session, kind=sentry_kinds[action], issue_id=issue_id, user=user, channel=channel
+            )
+            done = "resolving" if action == "resolve" else "archiving"
         else:
             if not reason.strip():
-                return "Say why this issue gets no test."
-            backfill.record_wont_test(session, issue_id=issue_id, reason=reason, user="dashboard")
-            done = "Marked as won't test."
+                return "need-reason"
+            backfill.record_wont_test(session, issue_id=issue_id, reason=reason, user=user)
+            done = "wont-test"
     services.outbox.kick()
     return done
