@@ -20,6 +20,7 @@ from triagebot.drafts.event import clean_text, normalize_event
 from triagebot.drafts.render import py_str, py_value, render_test, ts_str, ts_value
 from triagebot.drafts.spec import (
     Assertions,
+    Check,
     Click,
     ExceptionInfo,
     ExpectUrl,
@@ -28,7 +29,9 @@ from triagebot.drafts.spec import (
     IssueRef,
     Locator,
     PageError,
+    Press,
     Request,
+    Select,
     Spec,
     dump_spec,
 )
@@ -121,6 +124,11 @@ def _hostile_spec(text: str, kind: str = "browser") -> Spec:
         steps=[
             *[Click(locator=locator) for locator in locators],
             Fill(locator=locators[0], value=text[:4096]),
+            Press(locator=locators[3], key="Enter"),
+            Select(locator=locators[4], value=text[:4096]),
+            Select(locator=locators[5]),
+            Check(locator=locators[2]),
+            Check(locator=locators[1], checked=False),
             Goto(path="/next"),
             ExpectUrl(path="/next"),
             Request(method="POST", path="/api", headers={short: short}, body=text),
