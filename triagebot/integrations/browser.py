@@ -25,6 +25,7 @@ from typing import Any, cast
 from playwright.async_api import Browser as PWBrowser
 from playwright.async_api import (
     BrowserContext,
+    CDPSession,
     ConsoleMessage,
     Frame,
     Page,
@@ -68,6 +69,7 @@ EVIDENCE_TIMEOUT_MS = 5_000
 SETTLE_TICKS = 5
 _SETTLE_POLL_S = 0.025
 _SETTLED = "([q, n, age]) => window.__triagebotWork ? window.__triagebotWork.settled(q, n, age) : true"
+_COUNTED_IN_PAGE = ("fetch", "xhr")
 _BLOCKED_BY_US = "net::ERR_BLOCKED_BY_CLIENT"
 
 
@@ -124,26 +126,54 @@ class PlaywrightLauncher:
 
 
 class PlaywrightBrowser:
-    """A running Chromium that hands out confined contexts."""
+    """A running Chromium that hands out confined contexts, reusing a finished spec's once cleared.
+
+    A context's renderer costs about as much CPU to start as a short spec takes to run, so an
+    untraced attempt that finished gets its context back for the next spec after `reset()` has
+    cleared what the spec left (see there); a traced attempt always gets a fresh one.
+    """
 
     def __init__(self, browser: PWBrowser, testid_attribute: str) -> None:
         self._browser = browser
         self._testid_attribute = testid_attribute
+        self._idle: list[PlaywrightPage] = []
+        self.contexts_opened = 0
 
     @asynccontextmanager
     async def page(self, *, origin: str, step_timeout_ms: int, trace: bool) -> AsyncIterator[PlaywrightPage]:
-        """Open a fresh context confined to `origin` (traced if asked), and close it afterwards."""
+        """Lend a cleared context confined to `origin` (a fresh one if traced), and take it back after."""
+        confined = None if trace else self._take(origin, step_timeout_ms)
+        if confined is None:
+            confined = await self._open(origin, step_timeout_ms, trace)
+        reusable = False
+        try:
+            yield confined
+            reusable = not trace
+        finally:
+            if reusable and await confined.reset():
+                self._idle.append(confined)
+            else:
+                await confined.close()
+
+    def _take(self, origin: str, step_timeout_ms: int) -> PlaywrightPage | None:
+        for index, idle in enumerate(self._idle):
+            if idle.origin == origin and idle.timeout == step_timeout_ms:
+                return self._idle.pop(index)
+        return None
+
+    async def _open(self, origin: str, step_timeout_ms: int, trace: bool) -> PlaywrightPage:
         try:
             context = await self._browser.new_context(service_workers="block", accept_downloads=False)
         except PlaywrightError as exc:
             raise BrowserUnavailable(f"cannot open a browser context: {exc.message}") from None
+        self.contexts_opened += 1
+        confined = PlaywrightPage(context, origin, step_timeout_ms, self._testid_attribute)
         try:
-            confined = PlaywrightPage(context, origin, step_timeout_ms, self._testid_attribute)
             await confined.start(trace=trace)
-            yield confined
-        finally:
-            await confined.discard_trace()
-            await context.close()
+        except BaseException:
+            await confined.close()
+            raise
+        return confined
 
 
 class PlaywrightPage:
@@ -156,6 +186,7 @@ class PlaywrightPage:
         self._page: Page | None = None
         self._tracing = False
         self._in_flight: dict[PWRequest, float] = {}  # request -> when it started
+        self._cdp: CDPSession | None = None
 
     @property
     def page(self) -> Page:
@@ -230,6 +261,10 @@ class PlaywrightPage:
         self._in_flight.pop(request, None)
 
     def _on_response(self, response: PWResponse) -> None:
+        if response.request.resource_type in _COUNTED_IN_PAGE:
+            # Chromium reports a fetch finished only once the page reads its body, which it may never
+            # do; the page-side counter follows these from here (page_work.js).
+            self._in_flight.pop(response.request, None)
         if response.status >= 500 and origin_of(response.url) == self.origin:
             seen = ResponseSeen(
                 response.request.method, response.url, response.status, step=self.observations.step
@@ -342,6 +377,43 @@ class PlaywrightPage:
                 kept = None
         self._tracing = False
         return shot, kept
+
+    async def reset(self) -> bool:
+        """Clear what a spec left so another can use this context; False when it cannot be done.
+
+        The page goes to about:blank (its document, timers and requests end with it), other pages
+        close, and the context's cookies, permissions, HTTP cache and the origin's storage (local,
+        session, IndexedDB, Cache Storage, ...) are cleared. Requests never leave the preview's
+        origin, so it is the only origin with anything stored.
+        """
+        try:
+            for other in self.context.pages:
+                if other is not self.page:
+                    await other.close()
+            if self._cdp is None:
+                self._cdp = await self.context.new_cdp_session(self.page)
+            # Session storage belongs to the tab and can only be cleared while the tab shows the
+            # origin; a page that ended elsewhere (an error page) fails here and is not reused.
+            session_storage = {"securityOrigin": self.origin, "isLocalStorage": False}
+            await asyncio.wait_for(
+                self._cdp.send("DOMStorage.clear", {"storageId": session_storage}), EVIDENCE_TIMEOUT_MS / 1000
+            )
+            await self.page.goto("about:blank", timeout=EVIDENCE_TIMEOUT_MS)
+            await self.context.clear_cookies()
+            await self.context.clear_permissions()
+            await self._cdp.send("Storage.clearDataForOrigin", {"origin": self.origin, "storageTypes": "all"})
+            await self._cdp.send("Network.clearBrowserCache")
+        except (PlaywrightError, TimeoutError):
+            return False
+        self.observations = Observations()
+        self._in_flight.clear()
+        return True
+
+    async def close(self) -> None:
+        """Stop any trace and close the context."""
+        await self.discard_trace()
+        with suppress(PlaywrightError):
+            await self.context.close()
 
     async def discard_trace(self) -> None:
         if self._tracing:
