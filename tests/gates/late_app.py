@@ -1,5 +1,7 @@
 """A tiny app whose buggy build throws late: after a slow response, in a timer, in a rejected promise.
 
+Also used by `bench.gate`, which drafts its specs from Sentry events about these pages.
+
 Each page has one button; the error comes only after the click's work has gone through the network
 and the event loop, which is what a gate on a busy machine must wait for. The fixed build answers
 the same requests with the data the page expects, so nothing is thrown.
@@ -11,7 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -26,6 +28,7 @@ ERRORS = {
     "slow-xhr": ("TypeError", "Cannot read properties of null (reading 'name')"),
     "timer": ("RangeError", "Invalid array length"),
     "rejection": ("Error", "stock check failed for product 42"),
+    "server-error": ("Error", "order failed with status 500"),
 }
 
 SCRIPTS = {
@@ -64,6 +67,13 @@ SCRIPTS = {
         if (!stock.ok) throw new Error("stock check failed for product 42");
         out.textContent = "In stock";
       })();""",
+    # A slow POST the buggy server answers with a 500, reported by a rejection after it.
+    "server-error": """
+      (async () => {
+        const r = await fetch("/api/orders?ms=500", { method: "POST", body: "{}" });
+        if (!r.ok) throw new Error("order failed with status " + r.status);
+        out.textContent = "Order placed";
+      })();""",
 }
 
 PAGE = """<!doctype html>
@@ -77,6 +87,33 @@ PAGE = """<!doctype html>
     });
   </script>
 </body></html>
+"""
+
+
+# Throws if anything an earlier spec could have left is still there, then leaves all of it behind:
+# an HttpOnly cookie (the server reports it), a script cookie, local and session storage, IndexedDB
+# and Cache Storage.
+STATE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>State</title></head>
+<body><p id="out">checking</p>
+<script>
+  (async () => {
+    const left = [];
+    if (%s) left.push("server cookie");
+    if (document.cookie.includes("script_seen")) left.push("cookie");
+    if (localStorage.getItem("seen")) left.push("localStorage");
+    if (sessionStorage.getItem("seen")) left.push("sessionStorage");
+    if ((await indexedDB.databases()).some((db) => db.name === "seen")) left.push("IndexedDB");
+    if ((await caches.keys()).includes("seen")) left.push("Cache Storage");
+    document.cookie = "script_seen=1; path=/; max-age=3600";
+    localStorage.setItem("seen", "1");
+    sessionStorage.setItem("seen", "1");
+    await new Promise((resolve) => { indexedDB.open("seen").onsuccess = resolve; });
+    await caches.open("seen");
+    if (left.length) throw new Error("leftover state: " + left.join(", "));
+    document.getElementById("out").textContent = "clean";
+  })();
+</script></body></html>
 """
 
 
@@ -111,11 +148,35 @@ def serve_late_app(build: Build) -> Iterator[LateApp]:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(body)
+            # The browser may close a context while an answer is on its way.
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            parts = urlsplit(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if parts.path != "/api/orders":
+                self._send(404, b"not found", "text/plain")
+                return
+            time.sleep(int(parse_qs(parts.query).get("ms", ["0"])[0]) / 1000)
+            if build == "buggy":
+                self._send(500, b'{"error": "coupon is None"}', "application/json")
+            else:
+                self._send(201, b'{"id": "ord-1"}', "application/json")
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             kind = parts.path.removeprefix("/late/")
+            if parts.path == "/state":
+                seen = "late_seen=1" in (self.headers.get("Cookie") or "")
+                body = (STATE_PAGE % ("true" if seen else "false")).encode()
+                self.send_response(200)
+                self.send_header("Set-Cookie", "late_seen=1; Path=/; HttpOnly; Max-Age=3600")
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if kind in SCRIPTS:
                 self._send(200, (PAGE % SCRIPTS[kind]).encode(), "text/html; charset=utf-8")
                 return
