@@ -83,7 +83,7 @@ def build_code_host(settings: Settings, sessions: SessionFactory) -> CodeHost | 
     if token:
         return GitHubClient(settings.github_api_url, TokenAuth(token))
     if settings.local_repo_path is not None:
-        return LocalRepoHost(settings.local_repo_path, sessions)
+        return LocalRepoHost(settings.local_repo_path, sessions, web_base=settings.public_url)
     return None
 
 

@@ -140,7 +140,9 @@ def render_message(blocks: list[dict[str, Any]], text: str) -> list[str]:
         elif kind == "context":
             lines += [line for e in block.get("elements", []) for line in terminal_lines(e.get("text"))]
         elif kind == "actions":
-            labels = [e.get("text", {}).get("text", "") for e in block.get("elements", [])]
+            # Selects have a placeholder where buttons have text.
+            elements = block.get("elements", [])
+            labels = [(e.get("text") or e.get("placeholder") or {}).get("text", "") for e in elements]
             lines.append(" ".join(f"[{printable(label)}]" for label in labels))
     return lines or terminal_lines(text)
 

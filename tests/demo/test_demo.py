@@ -49,7 +49,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     marks = re.findall(r"^ ?(\d)/9 (.) ", out, flags=re.M)
     assert marks == [(str(n), "✓") for n in range(1, 10)]
     assert f"thread opened for Sentry issue {ISSUE_ID}" in out
-    assert "│ [Create regression test] [Assign to me] [Resolve] [Won't test]" in out
+    assert "│ [Create regression test] [Assign to me] [Assign to…] [Resolve] [Archive] [Won't test]" in out
     assert f"PR branch triagebot/sentry-{ISSUE_ID} created in demo/tinyshop (local PR #1)" in out
     stat = re.findall(r"^ +│  (\S+) +\| +\d+ \++$", out, flags=re.M)  # git log --stat of the branch
     assert stat == [f".triagebot/tests/sentry-{ISSUE_ID}.yml", f"e2e/regressions/sentry-{ISSUE_ID}.spec.ts"]

@@ -114,7 +114,7 @@ def test_buggy_build_fails_with_selection_and_junit(
 
     assert code == 1
     out = capsys.readouterr().out
-    assert "1 of 3 specs match 1 changed file(s) or always run" in out
+    assert "1 of 3 specs match 1 changed file or always run" in out
     assert "coupon: covers triagebot/sampleapp/app.js (triagebot/sampleapp/app.js)" in out
     assert "not selected: flaky, order-ui" in out
     assert "FAIL   coupon (SHOP-COUPON)" in out and "screenshot: " in out

@@ -32,10 +32,13 @@ def test_selection_by_paths_routes_spec_files_and_always_run() -> None:
 
     chosen, selection = select_specs(specs, ["README.md"])
     assert [spec.id for spec in chosen] == ["smoke"] and selection.skipped == ["cart", "orders", "other"]
-    assert selection.reason == "1 of 4 specs match 1 changed file(s) or always run"
+    assert selection.reason == "1 of 4 specs match 1 changed file or always run"
 
     chosen, selection = select_specs(specs, None)
     assert len(chosen) == 4 and selection.reason == "all 4 specs (changed files unknown)"
+
+    chosen, selection = select_specs(specs[:1], None)
+    assert len(chosen) == 1 and selection.reason == "all 1 spec (changed files unknown)"
 
 
 def test_globs_and_routes() -> None:
@@ -106,7 +109,7 @@ def test_text_and_markdown_summaries() -> None:
     gate = _gate()
     text = summary_text(gate)
     assert text.startswith("Gate FAILED: 4 specs: 1 passed, 2 failed, 1 flaky, 0 error in 2.5s")
-    assert "       step 1 (click testid=apply): page error TypeError: x | <b>" in text
+    assert "       step 2 (click testid=apply): page error TypeError: x | <b>" in text  # numbered from 1
     assert "Flaky (passed on retry, not gating): flaky" in text
     assert "Quarantined (reported, not gating): q" in text
 

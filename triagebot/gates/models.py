@@ -44,6 +44,13 @@ class Failure(_Value):
     message: str
     evidence: Evidence = Field(default_factory=Evidence)
 
+    @property
+    def step_label(self) -> str:
+        """Name the step for people: numbered from 1, the start navigation as `start`, checks as ``."""
+        if self.step_index is None:
+            return ""
+        return "start" if self.step_index < 0 else f"step {self.step_index + 1}"
+
 
 class Attempt(_Value):
     """One run of one spec in a fresh browser context."""
@@ -104,10 +111,10 @@ class Selection(_Value):
     def reason(self) -> str:
         """Say in one line how the specs were chosen."""
         if self.changed_files is None:
-            return f"all {len(self.selected)} specs (changed files unknown)"
+            return f"all {_count(len(self.selected), 'spec')} (changed files unknown)"
         return (
-            f"{len(self.selected)} of {len(self.selected) + len(self.skipped)} specs match "
-            f"{len(self.changed_files)} changed file(s) or always run"
+            f"{len(self.selected)} of {_count(len(self.selected) + len(self.skipped), 'spec')} match "
+            f"{_count(len(self.changed_files), 'changed file')} or always run"
         )
 
 
@@ -138,3 +145,8 @@ class GateResult(_Value):
         if any(result.status == "failed" for result in gating):
             return "failed"
         return "error" if gating else "passed"
+
+
+def _count(number: int, noun: str) -> str:
+    """Say `1 spec`, `2 specs`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -49,7 +49,7 @@ def summary_text(gate: GateResult) -> str:
         failure = result.failure
         if failure is None or result.status == "passed":
             continue
-        where = "" if failure.step_index is None else f"step {failure.step_index} "
+        where = f"{failure.step_label} " if failure.step_label else ""
         lines.append(f"       {where}({failure.step}): {failure.message}")
         evidence = failure.evidence
         for error in evidence.page_errors[:3]:
@@ -74,7 +74,7 @@ def summary_text(gate: GateResult) -> str:
 
 def _counts(gate: GateResult) -> str:
     parts = [f"{gate.count(status)} {status}" for status in ("passed", "failed", "flaky", "error")]
-    return f"{len(gate.results)} specs: " + ", ".join(parts)
+    return f"{len(gate.results)} spec{'' if len(gate.results) == 1 else 's'}: " + ", ".join(parts)
 
 
 def _md(text: str) -> str:
@@ -176,7 +176,7 @@ def _evidence_text(result: SpecResult) -> str:
     failure = result.failure
     assert failure is not None
     evidence = failure.evidence
-    lines = [f"step {failure.step_index}: {failure.step}", failure.message]
+    lines = [f"{failure.step_label or 'checks'}: {failure.step}", failure.message]
     lines += [f"page error: {e}" for e in evidence.page_errors]
     lines += [f"console error: {e}" for e in evidence.console_errors]
     lines += [f"response: {r.method} {r.url} -> {r.status or r.error}" for r in evidence.failed_responses]

@@ -51,6 +51,9 @@ class LocalPullRequest(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+MAX_DIFF = 200_000  # characters of a diff shown on a pull request's page
+
+
 @dataclass
 class LocalStatus:
     """A commit status or check run reported on the local host (kept in memory, shown in logs)."""
@@ -70,6 +73,7 @@ class LocalRepoHost:
     path: Path
     sessions: SessionFactory
     statuses: list[LocalStatus] = field(default_factory=list)
+    web_base: str | None = None  # the service's own URL: pull requests link to its page of each
 
     @property
     def name(self) -> str:
@@ -140,7 +144,22 @@ class LocalRepoHost:
     # Pull requests -------------------------------------------------------------------------------
 
     def _url(self, row: LocalPullRequest) -> str:
+        if self.web_base:
+            return f"{self.web_base.rstrip('/')}/pulls/{row.id}"
         return f"{self.path.resolve().as_uri()}#{row.branch}"
+
+    def pull_page(self, number: int) -> dict[str, Any] | None:
+        """Return a local pull request's title, body, state and diff against its base, for its page."""
+        with reading(self.sessions) as session:
+            row = session.get(LocalPullRequest, number)
+            if row is None:
+                return None
+            found = row.model_dump()
+        diff = self._git(
+            "diff", "--no-color", "--no-renames", f"{found['base']}...{found['branch']}", ok=(0, 128)
+        )
+        text = diff.stdout if diff.returncode == 0 else f"(no diff: {diff.stderr.strip()})"
+        return {**found, "diff": text[:MAX_DIFF] + ("\n… (cut)" if len(text) > MAX_DIFF else "")}
 
     def _to_port(self, row: LocalPullRequest) -> PullRequest:
         assert row.id is not None

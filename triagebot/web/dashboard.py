@@ -8,12 +8,15 @@ functions as the Slack buttons.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from triagebot.backfill.delivery import NO_REPOSITORY
@@ -21,9 +24,11 @@ from triagebot.bootstrap import Services
 from triagebot.coverage import pages, queries, tests_query
 from triagebot.db import reading, transaction, utcnow
 from triagebot.integrations.localchat import LOCAL_CHANNEL
+from triagebot.integrations.localrepo import LocalRepoHost
 from triagebot.triage.models import Issue
 from triagebot.web import charts
 from triagebot.web.auth import COOKIE, SESSION_SECONDS, dashboard_auth
+from triagebot.web.markdown import render_markdown
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,7 @@ def environment() -> Environment:
     env.filters["slack_text"] = charts.slack_text
     env.filters["safe_url"] = charts.safe_url
     env.filters["runs_text"] = runs_text
+    env.filters["markdown"] = render_markdown
     return env
 
 
@@ -82,6 +88,36 @@ def runs_text(test: tests_query.TestRow) -> str:
     return f"{test.last_status or '-'} ({runs}, {flaky})"
 
 
+PAGE_ERRORS = (400, 403, 404, 422)  # answered as a page; 303 to the login and 401 stay as they are
+
+
+class PageRoute(APIRoute):
+    """A dashboard route whose refusals (a missing issue, `?days=abc`) are HTML pages, not JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        env = environment()
+
+        async def page_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+                where = ".".join(str(part) for part in first["loc"][1:]) or "request"
+                return _error_page(env, 400, f"{where}: {first['msg']}")
+            except HTTPException as exc:
+                if exc.status_code not in PAGE_ERRORS:
+                    raise
+                return _error_page(env, exc.status_code, str(exc.detail))
+
+        return page_errors
+
+
+def _error_page(env: Environment, status: int, message: str) -> HTMLResponse:
+    html = env.get_template("error.html.j2").render(status=status, message=message)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
 def local_next(target: str | None) -> str:
     """Return a same-site path to go to after login (never another host)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -91,7 +127,7 @@ def local_next(target: str | None) -> str:
 
 def router(services: Services) -> APIRouter:
     """Build the dashboard routes."""
-    api = APIRouter()
+    api = APIRouter(route_class=PageRoute)
     auth = dashboard_auth(services)
     env = environment()
 
@@ -218,6 +254,14 @@ def router(services: Services) -> APIRouter:
             raise HTTPException(404, "no such action")
         done = run_action(services, issue_id=issue_id, action=action, reason=reason, email=email)
         return RedirectResponse(f"/issues/{quote(issue_id)}?done={quote(done)}", status_code=303)
+
+    @api.get("/pulls/{number}", response_class=HTMLResponse)
+    def pull_page(request: Request, number: int) -> Response:
+        guard(request)
+        host = services.code_host
+        if not isinstance(host, LocalRepoHost) or (pull := host.pull_page(number)) is None:
+            raise HTTPException(404, f"no local pull request #{number}")
+        return render(request, "pull.html.j2", pull=pull, repo=host.name)
 
     @api.get("/tests", response_class=HTMLResponse)
     def tests_page(request: Request) -> Response:
