@@ -69,6 +69,8 @@ def test_rows(count: int, issues: int, rng: random.Random) -> Iterator[dict[str,
             "issue_id": str(1_000_000 + index),
             "spec_id": f"spec-{index}",
             "state": state,
+            # Most merged tests were seen to reproduce their issue; the rest are shown apart.
+            "verdict": ("reproduced" if n % 4 else "not_reproduced") if state == "active" else None,
             "attempt": 1,
             "pr_url": f"https://github.com/acme/shop/pull/{n}" if state != "drafting" else None,
             "created_at": now,

@@ -88,7 +88,12 @@ def build_code_host(settings: Settings, sessions: SessionFactory) -> CodeHost | 
 
 
 def build_backfill(
-    settings: Settings, sessions: SessionFactory, chat: Chat, sentry: SentryApi | None, host: CodeHost | None
+    settings: Settings,
+    sessions: SessionFactory,
+    chat: Chat,
+    sentry: SentryApi | None,
+    host: CodeHost | None,
+    launcher: Any = None,
 ) -> BackfillDelivery:
     """Wire the backfill flow: which repo an issue's tests go to, and how its thread is linked."""
 
@@ -105,7 +110,14 @@ def build_backfill(
         return f"https://slack.com/archives/{issue.channel}/p{issue.thread_ts.replace('.', '')}"
 
     return BackfillDelivery(
-        sessions=sessions, chat=chat, code_host=host, sentry=sentry, repo_for=repo_for, thread_url=thread_url
+        sessions=sessions,
+        chat=chat,
+        code_host=host,
+        sentry=sentry,
+        repo_for=repo_for,
+        thread_url=thread_url,
+        settings=settings,
+        launcher=launcher,  # drafts are verified in the same browser as gates
     )
 
 
@@ -126,7 +138,7 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry, fallback_channel=local)
     threads.register(outbox)
     code_host = overrides.pop("code_host", None) or build_code_host(settings, sessions)
-    backfill = build_backfill(settings, sessions, chat, sentry, code_host)
+    backfill = build_backfill(settings, sessions, chat, sentry, code_host, overrides.get("gate_launcher"))
     backfill.register(outbox)
     threads.decorators.append(backfill_service.test_line)
     outbox.register(RESPOND, ResponseDelivery(settings))

@@ -112,12 +112,14 @@ def test_click_opens_one_pull_request_with_one_commit_and_reports_it_in_the_thre
     assert repo.refs[f"heads/{BRANCH}"] == ref.body["sha"]
     [pull] = fake_github.of("POST", "/pulls")
     assert (pull.body["title"], pull.body["head"], pull.body["base"]) == (
-        "Regression test for Sentry issue 1117540176: ReferenceError: heck is not defined",
+        "Unverified: regression test for Sentry issue 1117540176: ReferenceError: heck is not defined",
         BRANCH,
         "main",
     )
     assert "https://slack.com/archives/C0TRIAGE/p1700000000000001" in pull.body["body"]
     assert "### Steps" in pull.body["body"]
+    # No preview of the default branch, no verify.base_url, no TRIAGEBOT_VERIFY_URL: it says so first.
+    assert pull.body["body"].startswith("**Unverified**: no build to verify against")
 
     # One commit on top of main adds exactly the spec and the rendered test; the spec loads.
     files = fake_github.files_at("acme/shop", BRANCH)
@@ -131,8 +133,8 @@ def test_click_opens_one_pull_request_with_one_commit_and_reports_it_in_the_thre
     assert "@playwright/test" in files[f"e2e/regressions/{SPEC_ID}.spec.ts"]
 
     assert replies(fake_slack) == [
-        f":test_tube: Drafted a regression test: {PR} (`e2e/regressions/{SPEC_ID}.spec.ts`). "
-        "Merging it makes the test active."
+        ":grey_question: Unverified: no build to verify against is configured. "
+        f"Drafted {PR} (`e2e/regressions/{SPEC_ID}.spec.ts`); merging it makes the test active."
     ]
     reply = fake_slack.of("chat.postMessage")[1]
     assert (reply.args["channel"], reply.args["thread_ts"]) == (
@@ -215,7 +217,7 @@ def test_github_500_is_retried_and_the_branch_of_the_first_try_is_reused(
     assert len(fake_github.of("POST", "/pulls")) == 1
     [test] = regression_tests(services)
     assert (test.state, test.pr_number, test.last_error) == (PR_OPEN, 1347, None)
-    assert replies(fake_slack)[0].startswith(f":test_tube: Drafted a regression test: {PR}")
+    assert f"Drafted {PR}" in replies(fake_slack)[0]
 
 
 def test_rate_limit_waits_for_the_reset_and_a_lost_ref_race_reuses_the_winner(

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import FIXTURES
 from triagebot.backfill import prs
 from triagebot.drafts.config import parse_config
+from triagebot.drafts.spec import Verification
 from triagebot.errors import BadInput
 from triagebot.triage.models import Issue
 
@@ -30,7 +31,8 @@ def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
     issue = hostile_issue()
     draft = prs.build_draft(issue, parse_config("drafts:\n  format: python\n  dir: tests/e2e\n"))
     body = prs.pr_body(issue, draft, thread_url="https://slack.com/archives/C0TRIAGE/p1700000000000001")
-    headline = body.splitlines()[0]
+    lead, blank, headline = body.splitlines()[:3]
+    assert (lead, blank) == ("**Unverified**: this draft was not run against any build.", "")
     assert headline == (
         "This pull request adds a regression test for [SHOP\\-7](https://acme.sentry.io/issues/138/): "
         "**TypeError: &#64;octocat &lt;img src=x onerror=alert\\(1\\)&gt; "
@@ -45,7 +47,10 @@ def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
         in body
     )
     assert "- no uncaught page error matches Error: Error with context" in body
-    assert prs.pr_title(issue, draft.spec) == f"Regression test for SHOP-7: {' '.join(HOSTILE.split())}"
+    assert (
+        prs.pr_title(issue, draft.spec)
+        == f"Unverified: regression test for SHOP-7: {' '.join(HOSTILE.split())}"
+    )
 
 
 def test_repo_config_is_read_and_a_bad_one_is_named() -> None:
@@ -55,3 +60,48 @@ def test_repo_config_is_read_and_a_bad_one_is_named() -> None:
         parse_config("drafts:\n  format: ruby\n")
     with pytest.raises(BadInput, match="no event to draft from; configure TRIAGEBOT_SENTRY_API_TOKEN"):
         prs.build_draft(Issue(id="1", title="x"), parse_config(None))
+
+
+def _verified(issue: Issue, result: str, detail: str, **body: object) -> tuple[str, str]:
+    draft = prs.build_draft(issue, parse_config(None))
+    verification = Verification(
+        result=result, base_url="https://main.preview.example.com", at="2026-12-06T10:00:00Z", detail=detail
+    )  # type: ignore[arg-type]
+    draft = prs.with_spec(draft, draft.spec.model_copy(update={"verification": verification}))
+    return prs.pr_title(issue, draft.spec), prs.pr_body(issue, draft, thread_url=None, **body)  # type: ignore[arg-type]
+
+
+def test_a_reproduced_draft_leads_with_the_verdict_and_its_evidence() -> None:
+    title, body = _verified(
+        hostile_issue(),
+        "reproduced",
+        f"step 1 (click css=button): {HOSTILE}",
+        evidence_url="https://triagebot.example.com/issues/138/verification",
+    )
+    assert title.startswith("Reproduced: regression test for SHOP-7: ")
+    lead = body.splitlines()[0]
+    assert lead.startswith(
+        "**Reproduced on https://main\\.preview\\.example\\.com**: step 1 \\(click css=button\\): "
+    )
+    for raw in ("@octocat", "<img", "](javascript", "#12"):
+        assert raw not in body
+    assert "[screenshot](https://triagebot.example.com/issues/138/verification/screenshot)" in body
+    assert "[trace](https://triagebot.example.com/issues/138/verification/trace)" in body
+
+
+def test_a_draft_that_does_not_reproduce_says_so_and_what_to_check() -> None:
+    title, body = _verified(
+        hostile_issue(), "not_reproduced", "step 1 (click css=button): locator not found", failed_step=0
+    )
+    assert title.startswith("Not reproduced: regression test for SHOP-7: ")
+    assert body.startswith("**Not reproduced** on https://main\\.preview\\.example\\.com: step 1 ")
+    assert "What to check:\n- step 1 (click css “body &gt; app\\-root" in body
+    assert "(it may be fixed there already)" in body
+
+
+def test_a_verification_that_could_not_run_is_not_a_verdict() -> None:
+    title, body = _verified(hostile_issue(), "error", "the preview is unreachable: connection refused")
+    assert title.startswith("Not verified: ")
+    assert body.startswith(
+        "**Not verified**: the run against https://main\\.preview\\.example\\.com could not happen"
+    )

@@ -56,17 +56,38 @@ def test_each_test_state_and_event_weighted_coverage(services: Services) -> None
         issue("15", 200, 1),
         issue("16", 100, 1, wont_test_reason="flaky vendor"),
         issue("17", 100, 1, wont_test_reason="changed our mind"),
+        issue("18", 50, 1),
     )
     pr = "https://github.com/acme/shop/pull/"
     add_tests(
         services,
         [
-            {"issue_id": "11", "spec_id": "s11", "state": "active", "pr_url": pr + "11"},
+            {
+                "issue_id": "11",
+                "spec_id": "s11",
+                "state": "active",
+                "pr_url": pr + "11",
+                "verdict": "reproduced",
+            },
             {"issue_id": "12", "spec_id": "s12", "state": "pr_open", "pr_url": pr + "12"},
             {"issue_id": "13", "spec_id": "s13", "state": "pr_closed", "pr_url": pr + "13"},
             {"issue_id": "14", "spec_id": "s14", "state": "failed"},
             {"issue_id": "15", "spec_id": "s15", "state": "drafting"},
-            {"issue_id": "17", "spec_id": "s17", "state": "active", "pr_url": pr + "17"},
+            {
+                "issue_id": "17",
+                "spec_id": "s17",
+                "state": "active",
+                "pr_url": pr + "17",
+                "verdict": "reproduced",
+            },
+            # Merged, but its verification never saw the issue's error: shown apart, covering nothing.
+            {
+                "issue_id": "18",
+                "spec_id": "s18",
+                "state": "active",
+                "pr_url": pr + "18",
+                "verdict": "not_reproduced",
+            },
         ],
     )
     with transaction(services.sessions) as session:
@@ -78,6 +99,7 @@ def test_each_test_state_and_event_weighted_coverage(services: Services) -> None
         ("13", "PR closed unmerged", pr + "13"),
         ("14", "no draft", None),  # the draft failed: nothing to review
         ("15", "draft PR open", None),  # still being drafted
+        ("18", "merged, not reproduced", pr + "18"),
     ]
     assert [row.state for row in everything.rows] == [
         "active",
@@ -87,18 +109,19 @@ def test_each_test_state_and_event_weighted_coverage(services: Services) -> None
         "draft",
         "excluded",
         "active",
+        "unproven",
     ]
     assert gaps.totals == queries.CoverageTotals(
-        issues=7,
+        issues=8,
         active=2,
         drafts=2,
         excluded=1,
-        gaps=4,
-        events=3200,
+        gaps=5,
+        events=3250,
         covered_events=1100,
         excluded_events=100,
     )
-    assert gaps.totals.coverage == 1100 / 3100
+    assert gaps.totals.coverage == 1100 / 3150
     assert one == ("draft", pr + "12")
 
 

@@ -72,7 +72,7 @@ def test_coverage_ranks_gaps_with_totals_and_links(
         issue("4", 900, 30),
         issue("5", 5, 1, project_slug="api"),
     )
-    add_tests(services, [{"issue_id": "4", "spec_id": "s4", "state": "active"}])
+    add_tests(services, [{"issue_id": "4", "spec_id": "s4", "state": "active", "verdict": "reproduced"}])
     (answer,) = slash(client, services, fake_slack, "coverage")
     assert answer["response_type"] == "ephemeral"
     head, *rows = texts(answer)
@@ -130,7 +130,7 @@ def test_tests_shows_state_and_pr(client: TestClient, services: Services, fake_s
     add_tests(
         services,
         [
-            {"issue_id": "1", "spec_id": "checkout-total", "state": "active"},
+            {"issue_id": "1", "spec_id": "checkout-total", "state": "active", "verdict": "reproduced"},
             {"issue_id": "2", "spec_id": "cart-badge", "state": "pr_open", "pr_url": pr},
         ],
     )

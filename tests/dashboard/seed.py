@@ -66,6 +66,12 @@ def seed(services: Services) -> dict[str, Any]:
                 "issue_id": "2",
                 "spec_id": "checkout-total",
                 "state": "active",
+                "verdict": "reproduced",
+                "verified_url": "http://127.0.0.1:4321",
+                "verdict_detail": "step 2 (click testid=pay): TypeError: total is undefined <!channel>",
+                "verify_screenshot": str(
+                    services.settings.data_dir / "evidence" / "run-1" / "checkout-total" / "screenshot.png"
+                ),
                 "pr_url": "https://github.com/acme/shop/pull/3",
             }
         ],

@@ -25,6 +25,7 @@ PAGES = [
     "/gates/1",
     "/flags",
     "/gates/1/files/1/screenshot",
+    "/issues/2/verification/screenshot",
 ]
 
 
@@ -125,3 +126,15 @@ def test_development_without_a_token_logs_a_login_url(
         assert (signed.status_code, signed.headers["location"]) == (303, "/")
         assert client.get("/flags").status_code == 200
     services.engine.dispose()
+
+
+def test_the_issue_page_shows_the_verdict_with_its_evidence(app_client: TestClient) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    page = app_client.get("/issues/2", headers=headers).text
+    assert "<strong>Reproduced</strong> on <code>http://127.0.0.1:4321</code>" in page
+    assert "TypeError: total is undefined &lt;!channel&gt;" in page
+    assert 'src="/issues/2/verification/screenshot"' in page
+    shot = app_client.get("/issues/2/verification/screenshot", headers=headers)
+    assert shot.headers["content-type"] == "image/png" and shot.content.startswith(b"\x89PNG")
+    assert app_client.get("/issues/2/verification/trace", headers=headers).status_code == 404  # none kept
+    assert app_client.get("/issues/1/verification/screenshot", headers=headers).status_code == 404

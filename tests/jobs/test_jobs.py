@@ -23,7 +23,18 @@ from triagebot.triage.models import Delivery
 
 def test_weekly_digest_posts_once_a_week(services: Services, fake_slack: FakeSlack) -> None:
     add_issues(services, issue("1", 300, 3, title="<!channel> boom"), issue("2", 50, 5), issue("3", 10, 1))
-    add_tests(services, [{"issue_id": "3", "spec_id": "s3", "state": "active", "merged_at": utcnow()}])
+    add_tests(
+        services,
+        [
+            {
+                "issue_id": "3",
+                "spec_id": "s3",
+                "state": "active",
+                "verdict": "reproduced",
+                "merged_at": utcnow(),
+            }
+        ],
+    )
     assert run_job(services, "coverage-digest").startswith("queued the ")
     assert run_job(services, "coverage-digest").endswith("digest was already queued")
     services.outbox.drain()

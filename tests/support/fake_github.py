@@ -298,6 +298,12 @@ class FakeGitHub:
             changed = repo.pull_files.get(int(rest[1]), [])
             listing = [{"filename": name, "status": "modified"} for name in changed]
             return 200, {}, listing[(page - 1) * size : page * size]
+        if rest[:1] == ["pulls"] and len(rest) == 2 and verb == "PATCH":
+            found = [p for p in repo.pulls if str(p["number"]) == rest[1]]
+            if not found:
+                return _error(404, "Not Found")
+            found[0].update({key: body[key] for key in ("title", "body") if key in body})
+            return 200, {}, found[0]
         if rest[:1] == ["pulls"] and len(rest) == 2 and verb == "GET":
             found = [p for p in repo.pulls if str(p["number"]) == rest[1]]
             return (200, {}, found[0]) if found else _error(404, "Not Found")

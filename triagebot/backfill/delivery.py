@@ -6,20 +6,29 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+import yaml
 
 from triagebot.backfill import prs, service
 from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
 from triagebot.backfill.service import DASHBOARD_USER
 from triagebot.db import SessionFactory, reading, transaction, utcnow
-from triagebot.drafts.config import CONFIG_PATH, parse_config
+from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, parse_config
+from triagebot.drafts.event import normalize_event
+from triagebot.drafts.spec import Spec, dump_spec, parse_spec
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
+from triagebot.gates.ports import BrowserLauncher
 from triagebot.integrations.ports import Chat, CodeHost, PullRequest, SentryApi
 from triagebot.outbox import store
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
+from triagebot.settings import Settings
 from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
+from triagebot.verify.run import Outcome, verify_or_refuse
+from triagebot.verify.where import NONE_CONFIGURED, verify_target
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,8 @@ class BackfillDelivery:
     sentry: SentryApi | None
     repo_for: RepoFor  # the app repository of an issue's Sentry project
     thread_url: ThreadUrl  # a link to the issue's thread, for the PR body
+    settings: Settings | None = None  # None: drafts are opened unverified
+    launcher: BrowserLauncher | None = None  # None: the gate runner's default (Playwright)
 
     def register(self, outbox: Outbox) -> None:
         """Route this flow's outbox kinds to their handlers."""
@@ -49,6 +60,7 @@ class BackfillDelivery:
         outbox.register(service.SENTRY_RESOLVE, self.resolve)
         outbox.register(service.SENTRY_ARCHIVE, self.archive)
         outbox.register(service.EPHEMERAL, self.ephemeral)
+        outbox.register(service.VERIFY, self.reverify)
 
     # The draft pull request ---------------------------------------------------------------------
 
@@ -67,10 +79,12 @@ class BackfillDelivery:
             if test is None or test.state != DRAFTING:
                 return  # done by an earlier try, or superseded
             repo = self.repo_for(issue)
+            # A verification an earlier try already ran (before GitHub failed) is not run again.
+            verified = test.spec_yaml if test.verified_at is not None else None
         try:
             if self.code_host is None or repo is None:
                 raise BadInput(NO_REPOSITORY)
-            pull, draft = self._open(self.code_host, repo, issue)
+            pull, draft = self._open(self.code_host, repo, issue, verified)
         except (BadInput, PermanentFailure) as exc:
             self._fail(issue_id, str(exc))
             raise PermanentFailure(str(exc)) from None
@@ -92,8 +106,8 @@ class BackfillDelivery:
             triage.queue_reply(
                 session,
                 issue,
-                f":test_tube: Drafted a regression test: {link(pull.url, f'PR #{pull.number}')} "
-                f"(`{safe(draft.test_path, 300)}`). Merging it makes the test active.",
+                f"{verdict_line(test)} Drafted {link(pull.url, f'PR #{pull.number}')} "
+                f"(`{safe(draft.test_path, 300)}`); merging it makes the test active.",
             )
             triage.queue_root_edit(session, issue)
         if pull.state != "open" or pull.merged:
@@ -103,12 +117,18 @@ class BackfillDelivery:
                 assert test is not None
                 service.apply_pull_state(session, test, state=pull.state, merged=pull.merged, url=pull.url)
 
-    def _open(self, host: CodeHost, repo: str, issue: Issue) -> tuple[PullRequest, prs.Draft]:
+    def _open(
+        self, host: CodeHost, repo: str, issue: Issue, verified: str | None
+    ) -> tuple[PullRequest, prs.Draft]:
         if not issue.latest_event:
             raise BadInput(prs.NO_EVENT)
         head = host.default_head(repo)
-        config = parse_config(host.read_file(repo, CONFIG_PATH, head.sha))
-        draft = prs.build_draft(issue, config)
+        config_text = host.read_file(repo, CONFIG_PATH, head.sha)
+        draft = prs.build_draft(issue, parse_config(config_text))
+        if verified is not None:
+            draft = prs.with_spec(draft, parse_spec(yaml.safe_load(verified)))
+        else:
+            draft = self._verify(issue, repo, draft, config_text)
         existing = host.find_pull(repo, draft.branch)
         if existing is not None:
             return existing, draft
@@ -124,9 +144,91 @@ class BackfillDelivery:
             branch=draft.branch,
             base=head.branch,
             title=prs.pr_title(issue, draft.spec),
-            body=prs.pr_body(issue, draft, thread_url=self.thread_url(issue)),
+            body=self._body(issue, draft),
         )
         return pull, draft
+
+    # Verification -------------------------------------------------------------------------------
+
+    def _verify(self, issue: Issue, repo: str, draft: prs.Draft, config_text: str | None) -> prs.Draft:
+        """Run the draft against the build with the bug and record the verdict on the test's row."""
+        if self.settings is None:
+            return draft
+        with reading(self.sessions) as session:
+            target = verify_target(session, repo=repo, config_text=config_text, settings=self.settings)
+        if target is None:
+            self._record(issue.id, draft.spec, None, unverified=NONE_CONFIGURED)
+            return draft
+        event = normalize_event(issue.latest_event) if issue.latest_event else None
+        outcome = verify_or_refuse(
+            draft.spec, base_url=target.url, settings=self.settings, event=event, launcher=self.launcher
+        )
+        log.info(
+            "verified %s against %s (%s): %s", issue.id, target.url, target.source, outcome.verdict.result
+        )
+        draft = prs.with_spec(draft, outcome.spec)
+        self._record(issue.id, draft.spec, outcome)
+        return draft
+
+    def _record(self, issue_id: str, spec: Spec, outcome: Outcome | None, *, unverified: str = "") -> None:
+        with transaction(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            if test is None:
+                return
+            service.record_verification(
+                session, test, spec_yaml=dump_spec(spec), outcome=outcome, unverified=unverified
+            )
+
+    def _body(self, issue: Issue, draft: prs.Draft) -> str:
+        with reading(self.sessions) as session:
+            test = service.get_test(session, issue.id)
+        evidence = None
+        if test is not None and test.verify_screenshot and self.settings is not None:
+            evidence = (
+                f"{self.settings.public_url.rstrip('/')}/issues/{quote(issue.id, safe='')}/verification"
+            )
+        return prs.pr_body(
+            issue,
+            draft,
+            thread_url=self.thread_url(issue),
+            evidence_url=evidence,
+            unverified_reason=test.verdict_detail if test is not None and test.verdict is None else None,
+            failed_step=test.verify_step if test is not None else None,
+        )
+
+    def reverify(self, message: OutboxMessage) -> None:
+        """Run an existing draft's verification again (`/triage verify`) and bring its PR up to date."""
+        issue_id = message.payload["issue_id"]
+        with reading(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            issue = triage.get_issue_or_raise(session, issue_id)
+            if test is None or test.pr_number is None or test.repo is None or self.code_host is None:
+                return
+            repo, number, branch, spec_yaml = test.repo, test.pr_number, test.branch, test.spec_yaml
+            spec_path = f"{SPEC_DIR}/{test.spec_id}.yml" if test.spec_id else None
+        host = self.code_host
+        head = host.default_head(repo)
+        config_text = host.read_file(repo, CONFIG_PATH, head.sha)
+        draft = prs.build_draft(issue, parse_config(config_text))
+        # The branch's spec, as a reviewer may have edited it; else the one committed at drafting.
+        text = host.read_file(repo, spec_path, branch) if spec_path and branch else None
+        text = text or spec_yaml
+        if text:
+            try:
+                draft = prs.with_spec(draft, parse_spec(yaml.safe_load(text), file=spec_path or "spec"))
+            except (BadInput, yaml.YAMLError) as exc:
+                self._say(
+                    issue_id,
+                    f":warning: Could not verify: the draft's spec does not load: {safe(str(exc), 500)}",
+                )
+                return
+        draft = self._verify(issue, repo, draft, config_text)
+        with transaction(self.sessions) as session:
+            test = service.get_test(session, issue_id)
+            assert test is not None
+            triage.queue_reply(session, issue, f"{verdict_line(test)} (verified again on request)")
+            triage.queue_root_edit(session, issue)
+        host.update_pull(repo, number, title=prs.pr_title(issue, draft.spec), body=self._body(issue, draft))
 
     def _fail(self, issue_id: str, error: str) -> None:
         """Mark the draft failed and say why in the thread (a later click tries again)."""
@@ -246,6 +348,18 @@ class BackfillDelivery:
 
 def _where(user: str) -> str:
     return "the dashboard" if user == DASHBOARD_USER else "Slack"
+
+
+def verdict_line(test: RegressionTest) -> str:
+    """Say a draft's verdict in one line of Slack mrkdwn (outside text escaped)."""
+    where, detail = safe(test.verified_url or "", 300), safe(test.verdict_detail or "", 600)
+    if test.verdict == "reproduced":
+        return f":dart: Reproduced on {where}: {detail}."
+    if test.verdict == "not_reproduced":
+        return f":grey_question: Not reproduced on {where}: {detail}; the PR says what to check."
+    if test.verdict == "error":
+        return f":warning: Not verified: the run against {where} could not happen: {detail}."
+    return ":grey_question: Unverified: no build to verify against is configured."
 
 
 def get_by_issue(sessions: SessionFactory, issue_id: str) -> RegressionTest | None:

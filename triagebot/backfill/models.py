@@ -41,6 +41,7 @@ class RegressionTest(SQLModel, table=True):
     verdict_detail: str | None = Field(default=None, sa_column=Column(Text))
     verified_url: str | None = Field(default=None, max_length=2048)
     verified_at: datetime | None = None
+    verify_step: int | None = None  # the step the run stopped at (-1: the start page)
     verify_screenshot: str | None = Field(default=None, max_length=1024)
     verify_trace: str | None = Field(default=None, max_length=1024)
 

@@ -74,11 +74,29 @@ def build_draft(issue: Issue, config: DraftConfig) -> Draft:
     )
 
 
+def with_spec(draft: Draft, spec: Spec) -> Draft:
+    """The same draft holding another spec (a verified one): its YAML and rendered test redone."""
+    test_path, test_text = render_test(spec, draft.config.format, config=draft.config)
+    return Draft(
+        spec=spec,
+        spec_path=f"{SPEC_DIR}/{spec.id}.yml",
+        spec_yaml=dump_spec(spec),
+        test_path=test_path,
+        test_text=test_text,
+        config=draft.config,
+    )
+
+
+# How a PR's title starts, from its spec's verification (None: not verified).
+TITLE_LEADS = {"reproduced": "Reproduced", "not_reproduced": "Not reproduced", "error": "Not verified"}
+
+
 def pr_title(issue: Issue, spec: Spec) -> str:
-    """`Regression test for SHOP-12: <title>`, on one line."""
+    """`Reproduced: regression test for SHOP-12: <title>` (the verdict first), on one line."""
     name = issue.short_id or spec.issue.short_id or f"Sentry issue {issue.id}"
     title = " ".join((issue.title or spec.issue.title or spec.id).split())
-    text = f"Regression test for {name}: {title}"
+    lead = TITLE_LEADS[spec.verification.result] if spec.verification else "Unverified"
+    text = f"{lead}: regression test for {name}: {title}"
     return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
@@ -159,8 +177,37 @@ def describe_step(step: Step) -> str:
     return md(getattr(step, "action", "step"), 40)
 
 
-def pr_body(issue: Issue, draft: Draft, *, thread_url: str | None) -> str:
-    """Render the pull request's description from templates/pr_body.md.j2."""
+def what_to_check(spec: Spec, step_index: int | None) -> list[str]:
+    """Say what a reviewer should look at when the draft did not reproduce (escaped Markdown)."""
+    checks: list[str] = []
+    if step_index is not None and 0 <= step_index < len(spec.steps):
+        checks.append(
+            f"step {step_index + 1} ({describe_step(spec.steps[step_index])}): does that element still "
+            "exist under that name? Give it a test id and edit the step."
+        )
+    if any(isinstance(step, Fill) for step in spec.steps):
+        checks.append("the typed values are made up: put in one that triggers the error")
+    if spec.flags:
+        checks.append("the feature flags the event carried: is the build run with them?")
+    checks.append("the data the failing page had (a signed-in user, records): `sign_in` or a `setup`")
+    checks.append("whether the build verified against still has the bug (it may be fixed there already)")
+    return checks
+
+
+def pr_body(
+    issue: Issue,
+    draft: Draft,
+    *,
+    thread_url: str | None,
+    evidence_url: str | None = None,
+    unverified_reason: str | None = None,
+    failed_step: int | None = None,
+) -> str:
+    """Render the pull request's description from templates/pr_body.md.j2, the verdict first.
+
+    `evidence_url` is where the verification's screenshot and trace are served (`…/screenshot`,
+    `…/trace`); `failed_step` the step a non-reproducing run stopped at.
+    """
     spec = draft.spec
     steps = [describe_step(step) for step in spec.steps]  # numbered as the spec's notes number them
     assertions = spec.assertions
@@ -188,6 +235,12 @@ def pr_body(issue: Issue, draft: Draft, *, thread_url: str | None) -> str:
             flags=[(flag.key, flag.value) for flag in spec.flags],
             routes=spec.covers.routes,
             paths=spec.covers.paths,
+            verification=spec.verification,
+            evidence_url=evidence_url,
+            unverified_reason=unverified_reason,
+            checks=what_to_check(spec, failed_step)
+            if spec.verification and spec.verification.result == "not_reproduced"
+            else [],
         )
     )
     return text if len(text) <= BODY_MAX else text[: BODY_MAX - 40] + "\n\n…(cut to GitHub's limit)\n"

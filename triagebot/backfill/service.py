@@ -7,7 +7,7 @@ and Slack calls happen later, from the outbox rows enqueued alongside.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -19,12 +19,16 @@ from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
 
-OPEN_PR, SENTRY_ASSIGN, SENTRY_RESOLVE, SENTRY_ARCHIVE, EPHEMERAL = (
+if TYPE_CHECKING:
+    from triagebot.verify.run import Outcome
+
+OPEN_PR, SENTRY_ASSIGN, SENTRY_RESOLVE, SENTRY_ARCHIVE, EPHEMERAL, VERIFY = (
     "draft.open_pr",
     "sentry.assign",
     "sentry.resolve",
     "sentry.archive",
     "slack.ephemeral",
+    "draft.verify",
 )
 BRANCH_PREFIX = "triagebot/"
 DASHBOARD_USER = "dashboard"  # who clicked, when the click came from the dashboard
@@ -94,6 +98,7 @@ def request_test(session: Session, *, issue_id: str, user: str, channel: str) ->
         return f"exists:{test.state}"
     if not created:  # a failed draft: try again with a fresh outbox key
         test.state, test.attempt, test.last_error, test.updated_at = DRAFTING, test.attempt + 1, None, now
+        test.verified_at = None  # and verify it again: the build may have changed
         test.created_by = user[:64]
         session.add(test)
     triage.queue_root_edit(session, issue)  # first, so the root says "drafting…" before GitHub is called
@@ -106,6 +111,41 @@ def request_test(session: Session, *, issue_id: str, user: str, channel: str) ->
         dedupe_key=f"draft:{issue_id}:{test.attempt}",
     )
     return "queued"
+
+
+def record_verification(
+    session: Session, test: RegressionTest, *, spec_yaml: str, outcome: Outcome | None, unverified: str = ""
+) -> None:
+    """Keep a draft's verdict (None: unverified, and why) with the spec it is about."""
+    test.spec_yaml, test.verified_at, test.updated_at = spec_yaml, utcnow(), utcnow()
+    if outcome is None:
+        test.verdict, test.verdict_detail, test.verified_url = None, unverified[:4000] or None, None
+        test.verify_step = test.verify_screenshot = test.verify_trace = None
+    else:
+        verdict = outcome.verdict
+        test.verdict, test.verdict_detail = verdict.result, verdict.detail[:4000]
+        test.verified_url, test.verify_step = outcome.base_url[:2048], verdict.step_index
+        test.verify_screenshot = (verdict.screenshot or "")[:1024] or None
+        test.verify_trace = (verdict.trace or "")[:1024] or None
+    session.add(test)
+
+
+def request_verify(session: Session, *, issue_id: str, user: str, channel: str) -> str:
+    """Queue verifying an issue's draft again; return what happened, in words for the asker."""
+    test = get_test(session, issue_id)
+    if test is None or test.pr_number is None:
+        return f"Issue {safe(issue_id, 64)} has no drafted regression test to verify."
+    enqueue(
+        session,
+        VERIFY,
+        {"issue_id": issue_id, "user": user, "channel": channel},
+        ordering_key=f"draft:{issue_id}",
+        lane="github",
+    )
+    return (
+        f"Verifying the draft of {safe(issue_id, 64)} again; the thread and {_pr_link(test)} "
+        "will say how it went."
+    )
 
 
 def _already(test: RegressionTest) -> str:

@@ -1,4 +1,5 @@
-"""GitHub webhook handlers of the backfill flow: a triagebot PR merged, closed or reopened.
+"""GitHub webhook handlers of the backfill flow: a triagebot PR merged, closed or reopened, and
+successful deployments of the default branch (drafts are verified against the newest one).
 
 `HANDLERS` maps `event.action` to handlers; web/github.py merges it with other flows' tables.
 """
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from triagebot.backfill import service
 from triagebot.db import transaction
 from triagebot.integrations.github.webhooks import GitHubEvent, parse_pull_request
+from triagebot.verify.where import record_default_preview
 
 if TYPE_CHECKING:
     from triagebot.bootstrap import Services
@@ -32,7 +34,29 @@ def on_pull_request(services: Services, event: GitHubEvent) -> str:
     return outcome
 
 
+def on_deployment_status(services: Services, event: GitHubEvent) -> str:
+    """Remember a successful deployment of the repository's default branch as where to verify drafts."""
+    payload = event.payload
+    status, deployment = payload.get("deployment_status"), payload.get("deployment")
+    repository = payload.get("repository")
+    if not (isinstance(status, dict) and isinstance(deployment, dict) and isinstance(repository, dict)):
+        return "not a deployment status"
+    default = repository.get("default_branch")
+    if status.get("state") != "success" or not default or deployment.get("ref") != default:
+        return "not a successful deployment of the default branch"
+    url = status.get("environment_url") or status.get("target_url")
+    if event.repo is None or not isinstance(url, str):
+        return "no repository or URL"
+    sha = deployment.get("sha")
+    with transaction(services.sessions) as session:
+        kept = record_default_preview(
+            session, repo=event.repo, url=url, sha=sha if isinstance(sha, str) else None
+        )
+    return "default-branch preview recorded" if kept else "not an http(s) URL"
+
+
 HANDLERS: dict[str, list[Callable[[Services, GitHubEvent], Any]]] = {
     "pull_request.closed": [on_pull_request],
     "pull_request.reopened": [on_pull_request],
+    "deployment_status.created": [on_deployment_status],
 }

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, literal, null, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, null, select, true
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -25,16 +25,19 @@ from triagebot.db import utcnow
 from triagebot.triage.models import Issue
 
 ACTIVE, DRAFT, CLOSED, NONE, EXCLUDED = "active", "draft", "closed", "none", "excluded"
-GAPS = (NONE, DRAFT, CLOSED)
+UNPROVEN = "unproven"  # merged, but never seen to reproduce the issue's error: it covers nothing yet
+GAPS = (NONE, DRAFT, CLOSED, UNPROVEN)
 LABELS = {
     NONE: "no draft",
+    UNPROVEN: "merged, not reproduced",
     DRAFT: "draft PR open",
     CLOSED: "PR closed unmerged",
     EXCLUDED: "won't test (excluded)",
     ACTIVE: "active",
 }
-# A regression test's state, ranked (the coverage states derive from the rank).
-TEST_RANK = {"active": 4, "pr_open": 3, "drafting": 2, "pr_closed": 1, "failed": 0}
+# A regression test's state, ranked (the coverage states derive from the rank). Only a merged test whose
+# verification reproduced the issue's error covers it ("active"); other merged ones rank just below.
+TEST_RANK = {"active": 5, "unproven": 4, "pr_open": 3, "drafting": 2, "pr_closed": 1, "failed": 0}
 DEFAULT_DAYS = 14
 
 
@@ -106,7 +109,13 @@ def best_tests() -> Subquery:
             literal("").label("issue_id"), literal(-1).label("rank"), null().label("pr_url")
         ).where(false())
         return empty.subquery("best_tests")
-    rank = case(*((tests.c.state == state, value) for state, value in TEST_RANK.items()), else_=-1)
+    proven = and_(tests.c.state == "active", tests.c.verdict == "reproduced")
+    rank = case(
+        (proven, TEST_RANK["active"]),
+        *((tests.c.state == state, value) for state, value in TEST_RANK.items() if state != "active"),
+        (tests.c.state == "active", TEST_RANK["unproven"]),
+        else_=-1,
+    )
     return select(tests.c.issue_id, rank.label("rank"), tests.c.pr_url).subquery("best_tests")
 
 
@@ -114,6 +123,7 @@ def state_of(rank: Any, wont_test: Any) -> ColumnElement[str]:
     """Map the best test's rank and the won't-test mark to one state (an active test wins over the mark)."""
     return case(
         (rank == TEST_RANK["active"], ACTIVE),
+        (rank == TEST_RANK["unproven"], UNPROVEN),
         (wont_test.is_not(None), EXCLUDED),
         (rank >= TEST_RANK["drafting"], DRAFT),
         (rank == TEST_RANK["pr_closed"], CLOSED),

@@ -204,6 +204,14 @@ class LocalRepoHost:
             session.flush()
             return self._to_port(row)
 
+    def update_pull(self, repo: str, number: int, *, title: str, body: str) -> PullRequest:
+        """Replace a local pull request's title and description."""
+        with transaction(self.sessions) as session:
+            row = _pull_row(session, number)
+            row.title, row.body = title, body
+            session.add(row)
+            return self._to_port(row)
+
     def get_pull(self, repo: str, number: int) -> PullRequest:
         """Return a local pull request's state."""
         with reading(self.sessions) as session:

@@ -112,6 +112,10 @@ class CodeHost(Protocol):
         """Open a pull request, or return the one already open for `branch`."""
         ...
 
+    def update_pull(self, repo: str, number: int, *, title: str, body: str) -> PullRequest:
+        """Replace a pull request's title and description."""
+        ...
+
     def get_pull(self, repo: str, number: int) -> PullRequest:
         """Return a pull request's current state."""
         ...

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 Blocks = list[dict[str, Any]]
 # Modules whose import registers subcommands (the built-ins first, so others may replace placeholders).
-MODULES = ["triagebot.slackbot.command_builtin", "triagebot.flags.commands"]
+MODULES = ["triagebot.slackbot.command_builtin", "triagebot.flags.commands", "triagebot.backfill.commands"]
 
 
 class UsageError(Exception):

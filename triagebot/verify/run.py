@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from triagebot.drafts.event import SentryEvent
 from triagebot.drafts.spec import SPEC_ID, Spec, Verification
-from triagebot.errors import RefusedHost
+from triagebot.errors import BadInput, RefusedHost
 from triagebot.gates.models import GateResult
 from triagebot.gates.origin import preview_origin
 from triagebot.gates.ports import BrowserLauncher, BrowserUnavailable
@@ -49,6 +49,21 @@ class Outcome:
         """The `verification:` block written into the spec."""
         assert self.spec.verification is not None
         return self.spec.verification
+
+
+def verify_or_refuse(
+    spec: Spec,
+    *,
+    base_url: str,
+    settings: Settings,
+    event: SentryEvent | None = None,
+    launcher: BrowserLauncher | None = None,
+) -> Outcome:
+    """Verify as `verify_draft` does, a URL that is not a usable origin giving the verdict `error`."""
+    try:
+        return verify_draft(spec, base_url=base_url, settings=settings, event=event, launcher=launcher)
+    except BadInput as exc:
+        return _finish(spec.model_copy(update={"verification": None}), Verdict(ERROR, str(exc)), base_url)
 
 
 def verify_draft(

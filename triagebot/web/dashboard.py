@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from triagebot.backfill import service as backfill_service
 from triagebot.backfill.delivery import NO_REPOSITORY
 from triagebot.bootstrap import Services
 from triagebot.coverage import pages, queries, tests_query
@@ -226,6 +227,7 @@ def router(services: Services) -> APIRouter:
             tests = tests_query.list_tests(session, issue_id=issue_id)
             gates = pages.gate_history(session, issue_id)
             thread = pages.local_thread(session, issue) if services.chat_is_local else []
+            verification = backfill_service.get_test(session, issue_id)
         return render(
             request,
             "issue.html.j2",
@@ -237,6 +239,26 @@ def router(services: Services) -> APIRouter:
             gates=gates,
             thread=thread,
             slack_thread=thread_url(issue.channel, issue.thread_ts),
+            verification=verification,
+        )
+
+    @api.get("/issues/{issue_id}/verification/{kind}")
+    def verification_evidence(request: Request, issue_id: str, kind: str) -> Response:
+        guard(request)
+        if kind not in ("screenshot", "trace"):
+            raise HTTPException(404, "no such evidence")
+        with reading(services.sessions) as session:
+            test = backfill_service.get_test(session, issue_id)
+        stored = (test.verify_screenshot if kind == "screenshot" else test.verify_trace) if test else None
+        path = evidence_file(services.settings.data_dir, stored)
+        if path is None:
+            raise HTTPException(404, "no such evidence (it may have been cleaned up)")
+        if kind == "screenshot":
+            return FileResponse(
+                path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
+            )
+        return FileResponse(
+            path, media_type="application/zip", filename=f"verification-{quote(issue_id, safe='')}.zip"
         )
 
     @api.post("/issues/{issue_id}/{action}")

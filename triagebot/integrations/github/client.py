@@ -248,6 +248,12 @@ class GitHubClient:
             return found
         return _parse(_Pull, data, "pull request").to_port()
 
+    def update_pull(self, repo: str, number: int, *, title: str, body: str) -> PullRequest:
+        """Replace a pull request's title and description."""
+        payload = {"title": title, "body": body}
+        data = self._request("PATCH", f"{self._repo_path(repo)}/pulls/{int(number)}", repo, json=payload)
+        return _parse(_Pull, data, "pull request").to_port()
+
     def get_pull(self, repo: str, number: int) -> PullRequest:
         """Return a pull request's current state."""
         data = self._request("GET", f"{self._repo_path(repo)}/pulls/{int(number)}", repo)

@@ -40,6 +40,7 @@ def upgrade() -> None:
             sa.Column("verified_url", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True)
         )
         batch_op.add_column(sa.Column("verified_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("verify_step", sa.Integer(), nullable=True))
         batch_op.add_column(
             sa.Column("verify_screenshot", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True)
         )
@@ -56,6 +57,7 @@ def downgrade() -> None:
     with op.batch_alter_table("regression_tests", schema=None) as batch_op:
         batch_op.drop_column("verify_trace")
         batch_op.drop_column("verify_screenshot")
+        batch_op.drop_column("verify_step")
         batch_op.drop_column("verified_at")
         batch_op.drop_column("verified_url")
         batch_op.drop_column("verdict_detail")
