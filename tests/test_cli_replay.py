@@ -58,3 +58,20 @@ def test_replay_with_the_wrong_secret_is_refused(
 def test_replay_of_a_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "/nonexistent.json"]) == 2
     assert "cannot read /nonexistent.json" in capsys.readouterr().err
+
+
+def test_replay_into_the_running_demo_uses_its_url_and_secret(
+    running: tuple[str, Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triagebot.demo_setup import write_replay_info
+
+    url, services = running
+    monkeypatch.delenv("TRIAGEBOT_SENTRY_CLIENT_SECRET", raising=False)
+    workdir = tmp_path / "demo"
+    workdir.mkdir()
+    write_replay_info(workdir, url=url.removesuffix("/webhooks/sentry"), client_secret=SENTRY_SECRET)
+    fixture = str(FIXTURES / "sentry" / "event_alert.triggered.json")
+    assert main(["replay", fixture, "--demo", str(workdir)]) == 0
+    with services.sessions() as session:
+        assert [issue.id for issue in session.execute(select(Issue)).scalars()] == ["1117540176"]
+    assert main(["replay", fixture, "--demo", str(tmp_path / "no-demo-here")]) == 2

@@ -44,13 +44,22 @@ def register(sub: Any) -> None:
         "replay",
         help="sign a Sentry webhook fixture and post it",
         description="Sign a Sentry webhook file with TRIAGEBOT_SENTRY_CLIENT_SECRET and post it, as Sentry "
-        "would.",
+        "would. To feed the running demo, add --demo.",
     )
     replay.add_argument("fixture", type=Path, help="a Sentry webhook body (JSON)")
     replay.add_argument(
         "--url",
         default=None,
-        help=f"where to post (default: {DEFAULT_REPLAY_URL})",
+        help=f"where to post (default: {DEFAULT_REPLAY_URL}, or the demo's service with --demo)",
+    )
+    replay.add_argument(
+        "--demo",
+        type=Path,
+        nargs="?",
+        const=Path(".triagebot-demo"),
+        default=None,
+        metavar="WORKDIR",
+        help="post to the running `triagebot demo`, signed with its secret (default WORKDIR .triagebot-demo)",
     )
 
     replay.add_argument(
@@ -154,6 +163,15 @@ def run_replay(args: argparse.Namespace) -> int:
     """Post a fixture signed with TRIAGEBOT_SENTRY_CLIENT_SECRET, as Sentry would."""
     settings = load_settings()
     url = args.url or DEFAULT_REPLAY_URL
+    client_secret = secret(settings.sentry_client_secret)
+    if args.demo is not None:
+        demo = _demo_target(args.demo)
+        if demo is None:
+            print(
+                f"triagebot replay: no running demo in {args.demo} (start `triagebot demo`)", file=sys.stderr
+            )
+            return 2
+        url, client_secret = args.url or demo[0], demo[1]
     try:
         body = args.fixture.read_bytes()
         data = json.loads(body)
@@ -162,9 +180,11 @@ def run_replay(args: argparse.Namespace) -> int:
         return 2
     # Sentry posts compact JSON and signs exactly those bytes; re-encode the same way.
     body = json.dumps(data, separators=(",", ":")).encode()
-    client_secret = secret(settings.sentry_client_secret)
     if client_secret is None:
-        print("triagebot replay: set TRIAGEBOT_SENTRY_CLIENT_SECRET to sign the body", file=sys.stderr)
+        print(
+            "triagebot replay: set TRIAGEBOT_SENTRY_CLIENT_SECRET to sign the body (or --demo)",
+            file=sys.stderr,
+        )
         return 2
     headers = sentry_hook_headers(client_secret, args.resource or resource_from_name(args.fixture), body)
     try:
@@ -174,6 +194,17 @@ def run_replay(args: argparse.Namespace) -> int:
         return 1
     print(f"{response.status_code} {response.text}")
     return 0 if response.is_success else 1
+
+
+def _demo_target(workdir: Path) -> tuple[str, str] | None:
+    """Read the running demo's webhook URL and signing secret, written by `triagebot demo`."""
+    from triagebot.demo_setup import REPLAY_FILE
+
+    try:
+        info = json.loads((workdir / REPLAY_FILE).read_text())
+        return str(info["url"]), str(info["sentry_client_secret"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def run_job_once(args: argparse.Namespace) -> int:

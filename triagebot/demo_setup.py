@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,37 @@ SAMPLE_FILES = {"server.py": "server.py", "page.html": "page.html", "app.js": "s
 ISSUE_ID = "4200000001"
 SENTRY_HOST = "https://tinyshop.example.com"  # the host the bundled event was captured on
 CHANNEL = "triage"
+ORG, PROJECT = "acme", "tiny-shop"  # how the demo's Sentry names the organization and project
+REPLAY_FILE = "replay.json"  # where `triagebot replay --demo` finds the running demo's URL and secret
+
+
+@dataclass(frozen=True)
+class DemoIssue:
+    """A Sentry issue the demo reports, so the coverage ranking has more than the one it fixes."""
+
+    id: str
+    short_id: str
+    title: str
+    culprit: str
+    events: int
+    users: int
+
+
+DEMO_ISSUES = (
+    DemoIssue(
+        ISSUE_ID,
+        "TINY-SHOP-1",
+        "TypeError: Cannot read properties of undefined (reading 'discount')",
+        "/static/app.js in HTMLButtonElement.<anonymous>",
+        87,
+        31,
+    ),
+    DemoIssue(
+        "4200000002", "TINY-SHOP-2", "ReferenceError: analytics is not defined", "/static/app.js", 342, 120
+    ),
+    DemoIssue("4200000003", "TINY-SHOP-3", "ChunkLoadError: Loading chunk 7 failed.", "/checkout", 58, 40),
+    DemoIssue("4200000004", "TINY-SHOP-4", "TypeError: Failed to fetch", "/api/cart", 12, 9),
+)
 REPO_CONFIG = """\
 # Where triagebot puts drafted regression tests, and in which language.
 drafts:
@@ -141,6 +173,61 @@ def demo_settings(workdir: Path, *, url: str, dashboard_token: str, gate_token: 
 # The replayed Sentry event -----------------------------------------------------------------------
 
 
+def issue_url(issue_id: str) -> str:
+    """The issue's page on Sentry, as the demo's organization would have it."""
+    return f"https://{ORG}.sentry.io/issues/{issue_id}/"
+
+
+def sentry_issue_body(issue: DemoIssue, now: datetime) -> bytes:
+    """Sentry's `issue.created` webhook for one demo issue, with its short id, project and link."""
+    seen = now.isoformat().replace("+00:00", "Z")
+    data = {
+        "id": issue.id,
+        "shortId": issue.short_id,
+        "title": issue.title,
+        "culprit": issue.culprit,
+        "level": "error",
+        "status": "unresolved",
+        "substatus": "new",
+        "platform": "javascript",
+        "type": "error",
+        "project": {"id": "1", "name": "Tiny Shop", "slug": PROJECT, "platform": "javascript"},
+        "count": str(issue.events),
+        "userCount": issue.users,
+        "firstSeen": seen,
+        "lastSeen": seen,
+        "permalink": issue_url(issue.id),
+        "metadata": {"type": issue.title.split(":", 1)[0], "value": issue.title.split(": ", 1)[-1]},
+    }
+    body = {
+        "action": "created",
+        "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
+        "data": {"issue": data},
+        "installation": {"uuid": "00000000-0000-4000-8000-000000000000"},
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def write_replay_info(workdir: Path, *, url: str, client_secret: str) -> Path:
+    """Leave the running demo's webhook URL and signing secret where `triagebot replay --demo` reads them."""
+    path = workdir / REPLAY_FILE
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({"url": f"{url}/webhooks/sentry", "sentry_client_secret": client_secret}))
+    return path
+
+
+def commit_fix(repo: Path) -> str:
+    """Commit the coupon fix on main, so the fixed build has its own commit; return it."""
+    app = repo / SAMPLE_FILES["app.js"]
+    text = app.read_text()
+    fixed = text.replace('if (BUILD === "fixed" && coupon === undefined)', "if (coupon === undefined)")
+    if fixed == text:
+        raise DemoError("the sample app's coupon check was not found; the fix cannot be committed")
+    app.write_text(fixed)
+    git(repo, "commit", "--quiet", "-am", "Fix: an unknown coupon code shows an error instead of throwing")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def sentry_webhook_body(preview_url: str, now: datetime) -> bytes:
     """Wrap the sample app's event as Sentry's `event_alert.triggered` webhook, seen on `preview_url`."""
     text = resources.files("triagebot.sampleapp").joinpath("sentry_event.json").read_text()
@@ -154,6 +241,10 @@ def sentry_webhook_body(preview_url: str, now: datetime) -> bytes:
             "datetime": now.isoformat().replace("+00:00", "Z"),
             "timestamp": now.timestamp(),
             "project": 1,
+            # As Sentry sends them: the event's own page, and its API URL naming the project's slug.
+            "web_url": f"{issue_url(ISSUE_ID)}events/{event['event_id']}/",
+            "issue_url": f"https://sentry.io/api/0/issues/{ISSUE_ID}/",
+            "url": f"https://sentry.io/api/0/projects/{ORG}/{PROJECT}/events/{event['event_id']}/",
         }
     )
     body = {

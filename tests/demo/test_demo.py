@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from triagebot.demo_setup import ISSUE_ID, MARKER, bind, demo_settings, fresh_wo
 from triagebot.integrations.sentry.webhooks import parse_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
+SPEC = "tiny-shop-1"  # the spec is named after the issue's short id, TINY-SHOP-1
 
 
 def run_demo(cwd: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -50,17 +52,17 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert marks == [(str(n), "✓") for n in range(1, 10)]
     assert f"thread opened for Sentry issue {ISSUE_ID}" in out
     assert "│ [Create regression test] [Assign to me] [Assign to…] [Resolve] [Archive] [Won't test]" in out
-    assert f"PR branch triagebot/sentry-{ISSUE_ID} created in demo/tinyshop (local PR #1)" in out
+    assert f"PR branch triagebot/{SPEC} created in demo/tinyshop (local PR #1)" in out
     stat = re.findall(r"^ +│  (\S+) +\| +\d+ \++$", out, flags=re.M)  # git log --stat of the branch
-    assert stat == [f".triagebot/tests/sentry-{ISSUE_ID}.yml", f"e2e/regressions/sentry-{ISSUE_ID}.spec.ts"]
+    assert stat == [f".triagebot/tests/{SPEC}.yml", f"e2e/regressions/{SPEC}.spec.ts"]
     assert "the regression test is active" in out
-    assert f"Buggy build FAILED (gate #1: sentry-{ISSUE_ID} failed)" in out
+    assert f"Buggy build FAILED (gate #1: {SPEC} failed)" in out
     assert "failing step: click testid=apply-coupon" in out
     assert "error: page error TypeError: Cannot read properties of undefined (reading 'discount')" in out
     evidence = re.findall(r"(screenshot|trace): (demo/data/evidence/\S+)", out)
     assert [kind for kind, _ in evidence] == ["screenshot", "trace"]
     assert all((tmp_path / path).is_file() and (tmp_path / path).stat().st_size > 0 for _, path in evidence)
-    assert f"Fixed build PASSED (gate #2: sentry-{ISSUE_ID} passed)" in out
+    assert f"Fixed build PASSED (gate #2: {SPEC} passed)" in out
     assert "regression test fails on the preview of" in out  # the gate's reply reached the local thread
     login = re.search(r"dashboard, signed in:  (http://127\.0\.0\.1:\d+)/login\?token=\S+&next=/issues/", out)
     assert login is not None
@@ -75,9 +77,28 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.split()
-    assert f".triagebot/tests/sentry-{ISSUE_ID}.yml" in tree
-    assert f"e2e/regressions/sentry-{ISSUE_ID}.spec.ts" in tree
+    assert f".triagebot/tests/{SPEC}.yml" in tree
+    assert f"e2e/regressions/{SPEC}.spec.ts" in tree
     assert {".triagebot/config.yml", "static/app.js", "page.html", "server.py"} <= set(tree)
+
+    # The fixed build was gated on its own commit: the gate history tells the two builds apart.
+    log = subprocess.run(
+        ["git", "-C", str(demo / "tinyshop"), "log", "--format=%H %s", "main"], capture_output=True, text=True
+    ).stdout.splitlines()
+    assert log[0].split(" ", 1)[1].startswith("Fix: ")
+    with sqlite3.connect(demo / "triagebot.db") as db:
+        gated = [sha for (sha,) in db.execute("SELECT sha FROM gate_runs ORDER BY id")]
+        issues = dict(db.execute("SELECT id, short_id FROM issues"))
+        slugs = {slug for (slug,) in db.execute("SELECT project_slug FROM issues")}
+    assert gated[1] == log[0].split(" ", 1)[0] and gated[0] != gated[1]
+    # Several issues, only one with a test, so the coverage ranking has something to rank.
+    assert len(issues) == 4 and issues[ISSUE_ID] == "TINY-SHOP-1" and slugs == {"tiny-shop"}
+
+    # How to send one's own events to the running demo: its URL and secret are left for `replay --demo`.
+    assert "triagebot replay EVENT.json --demo demo" in out
+    info = json.loads((demo / "replay.json").read_text())
+    assert info["url"].endswith("/webhooks/sentry") and len(info["sentry_client_secret"]) == 64
+    assert (demo / "replay.json").stat().st_mode & 0o077 == 0
 
 
 def test_demo_without_chromium_says_how_to_install_it(tmp_path: Path) -> None:
