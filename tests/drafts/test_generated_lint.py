@@ -22,7 +22,7 @@ import pytest
 from triagebot.drafts.render import render_test
 
 from .helpers import REPO
-from .test_render import HOSTILE, _hostile_spec
+from .test_render import HOSTILE, PREVIEWS, _hostile_spec, preview_config
 
 SNAPSHOTS = REPO / "tests" / "snapshots" / "drafts"
 LINT_CONFIG = Path(__file__).parent / "lint"
@@ -110,11 +110,19 @@ def test_linters_catch_what_reviewers_complained_about(workspace: Path) -> None:
         assert rule in eslint.stdout, eslint.stdout
 
 
-def test_hostile_typescript_stays_lint_clean(workspace: Path) -> None:
+def _hostile_drafts(fmt: str) -> Iterator[tuple[str, str]]:
+    """Yield (name, code) for every hostile text, spec kind and `preview` recipe."""
     for index, text in enumerate(HOSTILE):
-        for kind in ("browser", "http"):
-            _, code = render_test(_hostile_spec(text, kind), "ts")
-            (workspace / "tests" / f"hostile-{index}-{kind}.spec.ts").write_text(code, encoding="utf-8")
+        for preview in sorted(PREVIEWS):
+            for kind in ("browser", "http"):
+                spec = _hostile_spec(text, kind)
+                _, code = render_test(spec, fmt, preview=preview_config(preview))  # type: ignore[arg-type]
+                yield f"hostile_{index}_{preview.replace('-', '_')}_{kind}", code
+
+
+def test_hostile_typescript_stays_lint_clean(workspace: Path) -> None:
+    for name, code in _hostile_drafts("ts"):
+        (workspace / "tests" / f"{name}.spec.ts").write_text(code, encoding="utf-8")
     assert_typescript_clean(workspace)
 
 
@@ -137,10 +145,8 @@ def test_rendered_python_drafts_pass_ruff() -> None:
 
 def test_hostile_python_stays_ruff_clean(tmp_path: Path) -> None:
     files = []
-    for index, text in enumerate(HOSTILE):
-        for kind in ("browser", "http"):
-            _, code = render_test(_hostile_spec(text, kind), "python")
-            files.append(tmp_path / f"test_hostile_{index}_{kind}.py")
-            files[-1].write_text(code, encoding="utf-8")
+    for name, code in _hostile_drafts("python"):
+        files.append(tmp_path / f"test_{name}.py")
+        files[-1].write_text(code, encoding="utf-8")
     result = _ruff(files)
     assert result.returncode == 0, result.stdout[:5000]

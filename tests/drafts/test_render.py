@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triagebot.drafts.config import DraftConfig
+from triagebot.drafts.config import DraftConfig, PreviewConfig, parse_preview_config
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import clean_text, normalize_event
 from triagebot.drafts.render import py_str, py_value, render_test, ts_str, ts_value
@@ -25,6 +25,7 @@ from triagebot.drafts.spec import (
     ExceptionInfo,
     ExpectUrl,
     Fill,
+    FlagRef,
     Goto,
     IssueRef,
     Locator,
@@ -55,6 +56,35 @@ HOSTILE = [
     "\"\"\"triple\"\"\" and '''single'''",
     "x" * 100_000,
 ]
+# The repository's `preview` recipes, one per sign-in way and flag carrier (names are never values).
+PREVIEWS = {
+    "none": None,
+    "form-cookie-headers": """
+preview:
+  login:
+    url: /login
+    fields: {"#email": E2E_USER, "input[name='password']": E2E_PASSWORD}
+    submit: "button[type=submit]"
+    success_url: /account
+  flags: {cookie: "flag_{name}"}
+  headers: {x-vercel-protection-bypass: VERCEL_AUTOMATION_BYPASS_SECRET}
+""",
+    "enter-storage": """
+preview:
+  login: {url: /sign-in, fields: {"#email": E2E_USER}}
+  flags: {local_storage: "flags.{name}"}
+""",
+    "request-header": """
+preview:
+  login: {request: {method: POST, path: /api/login, json: {email: E2E_USER, password: E2E_PASSWORD}}}
+  flags: {header: "X-Flag-{name}"}
+  headers: {x-bypass: BYPASS}
+""",
+    "query": """
+preview:
+  flags: {query: "ff_{name}"}
+""",
+}
 CASES = {
     "coupon": ("drafts/event.javascript_browser.coupon.sdk.json", None),
     "front-end-9": ("error.created.json", "issue.created.json"),
@@ -84,6 +114,21 @@ def test_rendered_tests_match_the_golden_files(case: str, fmt: str) -> None:
     path, text = render_test(spec, fmt)  # type: ignore[arg-type]
     _check_snapshot(Path(path).name, text)
     _check_snapshot(f"{spec.id}.yml", dump_spec(spec))
+    if fmt == "python":
+        ast.parse(text)
+
+
+STATE_CASES = {"coupon": "form-cookie-headers", "front-end-9": "enter-storage", "django": "request-header"}
+
+
+@pytest.mark.parametrize("case", sorted(STATE_CASES))
+@pytest.mark.parametrize("fmt", ["ts", "python"])
+def test_signed_in_drafts_with_flags_match_the_golden_files(case: str, fmt: str) -> None:
+    preview = STATE_CASES[case]
+    spec = _spec(case).model_copy(update={"sign_in": True, "version": 2})
+    _, text = render_test(spec, fmt, preview=preview_config(preview))  # type: ignore[arg-type]
+    stem = f"{spec.id}-{preview}"
+    _check_snapshot(f"{stem}.spec.ts" if fmt == "ts" else f"test_{stem.replace('-', '_')}.py", text)
     if fmt == "python":
         ast.parse(text)
 
@@ -120,6 +165,12 @@ def _hostile_spec(text: str, kind: str = "browser") -> Spec:
             exception=ExceptionInfo(type=text[:512], value=text[:8192]),
             release=text[:512],
         ),
+        sign_in=True,
+        flags=[
+            FlagRef(key=short, value=True),
+            FlagRef(key="coupon-box", value=text[:1024]),
+            FlagRef(key="beta", value=None),
+        ],
         start="/start" if kind == "browser" else None,
         steps=[
             *[Click(locator=locator) for locator in locators],
@@ -139,24 +190,40 @@ def _hostile_spec(text: str, kind: str = "browser") -> Spec:
     )
 
 
+def _benign(text: str) -> str:
+    """Harmless text that, as a flag's name, is a cookie or header name exactly when `text` is one."""
+    token = re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", clean_text(text)[:100])
+    return "plainwords" if token else "plain words here"
+
+
+def preview_config(name: str) -> PreviewConfig | None:
+    """Return one of the PREVIEWS recipes, parsed as the repository's config file would be."""
+    text = PREVIEWS[name]
+    return None if text is None else parse_preview_config(text)
+
+
+@pytest.mark.parametrize("preview", sorted(PREVIEWS))
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_text_leaves_python_valid_and_inert(text: str) -> None:
+def test_hostile_text_leaves_python_valid_and_inert(text: str, preview: str) -> None:
+    config = preview_config(preview)
     for kind in ("browser", "http"):
-        _, code = render_test(_hostile_spec(text, kind), "python")
+        _, code = render_test(_hostile_spec(text, kind), "python", preview=config)
         tree = ast.parse(code)  # raises on any broken literal
         assert code.isascii()
         constants = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)}
-        _, benign = render_test(_hostile_spec("plain words here", kind), "python")
+        _, benign = render_test(_hostile_spec(_benign(text), kind), "python", preview=config)
         # Same program as for harmless text once string contents are set aside: nothing was injected.
         assert _shape(tree) == _shape(ast.parse(benign))
         assert {clean_text(text[:4096]), clean_text(text[:100])} <= constants  # intact, as data
 
 
+@pytest.mark.parametrize("preview", sorted(PREVIEWS))
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_text_leaves_typescript_shape_unchanged(text: str) -> None:
+def test_hostile_text_leaves_typescript_shape_unchanged(text: str, preview: str) -> None:
+    config = preview_config(preview)
     for kind in ("browser", "http"):
-        _, benign = render_test(_hostile_spec("plain words here", kind), "ts")
-        _, code = render_test(_hostile_spec(text, kind), "ts")
+        _, benign = render_test(_hostile_spec(_benign(text), kind), "ts", preview=config)
+        _, code = render_test(_hostile_spec(text, kind), "ts", preview=config)
         _assert_same_ts_shape(code, benign, text)
 
 

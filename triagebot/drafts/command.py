@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from triagebot.drafts.config import SPEC_DIR, Format, load_config
+from triagebot.drafts.config import SPEC_DIR, Format, load_config, load_preview_config
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
@@ -115,7 +115,7 @@ def write_draft(
     spec_text = dump_spec(spec)
     parse_spec(_yaml_round_trip(spec_text), file=f"{SPEC_DIR}/{spec.id}.yml")  # what the gate will load
     chosen: Format = "python" if (fmt or config.format) == "python" else "ts"
-    test_rel, test_text = render_test(spec, chosen, config=config)
+    test_rel, test_text = render_test(spec, chosen, config=config, preview=load_preview_config(out))
     spec_path, test_path = out / SPEC_DIR / f"{spec.id}.yml", out / test_rel
     for path, text in ((spec_path, spec_text), (test_path, test_text)):
         try:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 
-from triagebot.drafts.config import DraftConfig, Format
+from triagebot.drafts.config import DraftConfig, Format, Login, PreviewConfig
 from triagebot.drafts.locators import css_string
-from triagebot.drafts.spec import ExpectUrl, Goto, Locator, Spec
+from triagebot.drafts.spec import ExpectUrl, FlagRef, Goto, Locator, Spec
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FOR: dict[str, str] = {"ts": "tests/playwright.spec.ts.j2", "python": "tests/test_playwright.py.j2"}
@@ -106,16 +106,26 @@ def py_dict(data: dict[str, str], indent: int, keyword: str = "") -> str:
     return prefix + "{\n" + items + " " * indent + "}"
 
 
-def py_chain(calls: list[tuple[str, list[str]]], indent: int) -> str:
-    """Lay out `a(x).b(y)` from rendered arguments: on one line when it fits, else one argument a line."""
+def py_chain(calls: list[tuple[str, list[str]]], indent: int, tail: int = 0) -> str:
+    """Lay out `a(x).b(y)` from rendered arguments: on one line when it fits, else one argument a line.
+
+    `tail` counts the characters that follow on the line (a comma).
+    """
     inline = "".join(f"{name}({', '.join(args)})" for name, args in calls)
-    if indent + len(inline) <= PY_LINE and "\n" not in inline:
+    if indent + len(inline) + tail <= PY_LINE and "\n" not in inline:
         return inline
     pad = " " * (indent + 4)
     return "".join(
         f"{name}(\n" + "".join(f"{pad}{arg},\n" for arg in args) + " " * indent + ")" if args else f"{name}()"
         for name, args in calls
     )
+
+
+def py_pair(key: str, value: str, indent: int) -> str:
+    """Lay out a dict item `key: value` (rendered, value for `indent` + 4) on one line, or two."""
+    if "\n" not in key + value and indent + len(key) + 2 + len(value) + 1 <= PY_LINE:
+        return f"{key}: {value}"
+    return f"{key}:\n{' ' * (indent + 4)}{value}"
 
 
 def py_locator(locator: Locator, indent: int) -> tuple[str, list[str]]:
@@ -200,9 +210,16 @@ def environment() -> jinja2.Environment:
         py_dict=py_dict,
         py_value=py_value,
         css_selector=css_selector,
+        url_pathname=url_pathname,
+        url_pattern=url_pattern,
     )
     env.globals.update(
-        py_chain=py_chain, py_locator=py_locator, py_arg=py_arg, py_dict=py_dict, py_wrap=py_wrap
+        py_pair=py_pair,
+        py_chain=py_chain,
+        py_locator=py_locator,
+        py_arg=py_arg,
+        py_dict=py_dict,
+        py_wrap=py_wrap,
     )
     return env
 
@@ -215,24 +232,100 @@ def test_path(spec: Spec, fmt: Format, config: DraftConfig) -> str:
 
 
 def render_test(
-    spec: Spec, fmt: Format | None = None, *, config: DraftConfig | None = None
+    spec: Spec,
+    fmt: Format | None = None,
+    *,
+    config: DraftConfig | None = None,
+    preview: PreviewConfig | None = None,
 ) -> tuple[str, str]:
-    """Render the spec's test; return (repo-relative path, source text)."""
+    """Render the spec's test; return (repo-relative path, source text).
+
+    `preview` is the repository's `preview` section: how the test signs in (for `sign_in` specs),
+    sends the preview's headers and sets the spec's flags, as the gate does.
+    """
     config = config or DraftConfig()
     chosen: Format = fmt or config.format
     if chosen not in TEMPLATE_FOR:
         raise ValueError(f"unknown test format {chosen!r}; expected ts or python")
     template = environment().get_template(TEMPLATE_FOR[chosen])
     pathname = final_pathname(spec)
+    entry = preview_entry(spec, preview or PreviewConfig())
     text = template.render(
         spec=spec,
+        entry=entry,
         test_name=_test_name(spec),
         function_name=f"test_regression_{_identifier(spec.id)[:FUNCTION_ID_MAX]}",
         annotations=sentry_annotations(spec),
         final_pathname=pathname,
-        final_url_pattern=f"^[a-z][a-z0-9+.-]*://[^/?#]+{re.escape(pathname)}(?:[?#]|$)",
+        final_url_pattern=url_pattern(pathname),
     )
     return test_path(spec, chosen, config), text
+
+
+# RFC 9110 token characters: a flag whose cookie or header name is anything else cannot be sent.
+TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
+
+
+@dataclass(frozen=True)
+class PreviewEntry:
+    """How the rendered test enters the preview, from `.triagebot/config.yml` and the spec's flags.
+
+    Secrets appear only as environment variable names; flag names and values are event text.
+    """
+
+    login: Login | None  # only when the spec signs in and the repository says how
+    headers: list[tuple[str, str]]  # header -> environment variable NAME (preview.headers)
+    flag_headers: list[tuple[str, str]]  # header -> value
+    flag_cookies: list[tuple[str, str]]  # cookie -> URL-encoded value
+    flag_storage: list[tuple[str, str]]  # localStorage key -> value
+    flag_query: list[tuple[str, str]]  # query parameter -> value, added to every page opened
+
+    @property
+    def routes(self) -> bool:
+        """Say whether requests to the app need headers added."""
+        return bool(self.headers or self.flag_headers)
+
+    @property
+    def before_first_page(self) -> bool:
+        """Say whether anything must be set up before the first page opens."""
+        return bool(self.routes or self.flag_cookies or self.flag_storage)
+
+    def nav(self, path: str) -> str:
+        """Return a page's path with the flags in its query when the recipe says `query`."""
+        if not self.flag_query:
+            return path
+        head, hash_, fragment = path.partition("#")
+        return head + ("&" if "?" in head else "?") + urlencode(self.flag_query) + hash_ + fragment
+
+
+def preview_entry(spec: Spec, preview: PreviewConfig) -> PreviewEntry:
+    """Work out the sign-in, headers and flag carriers the rendered test uses (as the gate does)."""
+    carried: dict[str, list[tuple[str, str]]] = {"cookie": [], "local_storage": [], "query": [], "header": []}
+    if preview.flags is not None:
+        kind, _ = preview.flags.carrier
+        for name, value in _flag_values(spec.flags, preview):
+            if kind in ("cookie", "header") and not TOKEN.match(name):
+                continue  # not a cookie or header name; the gate cannot send it either
+            carried[kind].append((name, quote(value, safe="") if kind == "cookie" else value))
+    return PreviewEntry(
+        login=preview.login if spec.sign_in else None,
+        headers=list(preview.headers.items()),
+        flag_headers=carried["header"],
+        flag_cookies=carried["cookie"],
+        flag_storage=carried["local_storage"],
+        flag_query=carried["query"],
+    )
+
+
+def _flag_values(flags: list[FlagRef], preview: PreviewConfig) -> list[tuple[str, str]]:
+    assert preview.flags is not None
+    found: dict[str, str] = {}
+    for flag in flags:
+        if flag.value is None:
+            continue  # Sentry saw the flag unevaluated: the app's default stands
+        text = ("true" if flag.value else "false") if isinstance(flag.value, bool) else str(flag.value)
+        found[preview.flags.name_for(flag.key)] = text
+    return list(found.items())
 
 
 @dataclass(frozen=True)
@@ -258,7 +351,16 @@ def final_pathname(spec: Spec) -> str:
     for step in spec.steps:
         if isinstance(step, Goto | ExpectUrl):
             path = step.path
-    # Percent-encoded as browsers report URL.pathname; existing escapes are kept as they are.
+    return url_pathname(path)
+
+
+def url_pattern(path: str) -> str:
+    """Return a regular expression for any URL whose pathname is `path`'s (query and hash aside)."""
+    return f"^[a-z][a-z0-9+.-]*://[^/?#]+{re.escape(url_pathname(path))}(?:[?#]|$)"
+
+
+def url_pathname(path: str) -> str:
+    """Return a path's pathname as browsers report it: no query, percent-encoded, escapes kept."""
     return quote(urlsplit(path).path or "/", safe="/%:@!$&'()*+,;=-._~")
 
 

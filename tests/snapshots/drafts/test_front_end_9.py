@@ -85,7 +85,8 @@ def test_regression_front_end_9(
         "issue",
         "https://sentry.io/organizations/test-org/issues/1170820242/",
     )
-    seen = _observe(page, _required(base_url))
+    base = _required(base_url)
+    seen = _observe(page, base)
     page.goto("/runner")
 
     # Judge once the page's calls to the app have answered, on the page the user was on.

@@ -85,7 +85,8 @@ def test_regression_sentry_event_5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b(
     """Replay the user's steps; the Sentry error must not come back."""
     record_property("sentry issue", "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b")
     record_property("sentry release", "shop@1.4.2")
-    seen = _observe(page, _required(base_url))
+    base = _required(base_url)
+    seen = _observe(page, base)
     page.goto("/")
     page.get_by_test_id("open-cart").click()
     expect(page).to_have_url("/cart")

@@ -1,0 +1,112 @@
+// Regression test drafted by triagebot from a Sentry issue. The spec in
+// .triagebot/tests/sentry-event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b.yml is the source of truth; this file is for people and their own CI.
+// It runs against Playwright's baseURL: `use: { baseURL: process.env.BASE_URL }` in playwright.config.ts.
+import { test, expect, type Page, type Request } from "@playwright/test";
+
+// The uncaught error Sentry saw: same name, and a message containing Sentry's (when it is known).
+const SENTRY_ERROR: { type: string | null; message: string | null } = {
+  type: "TypeError",
+  message: "Cannot read properties of null (reading 'textContent')",
+};
+
+function matchesSentryError(error: Error): boolean {
+  if (SENTRY_ERROR.type !== null && error.name !== SENTRY_ERROR.type) return false;
+  if (SENTRY_ERROR.message === null) return true;
+  const squash = (text: string) => text.split(/\s+/).filter(Boolean).join(" ");
+  const expected = squash(SENTRY_ERROR.message);
+  const actual = squash(error.message);
+  return actual.includes(expected) || (actual.length >= 8 && expected.includes(actual));
+}
+
+/** Record what the page does while the test drives it: uncaught errors, 5xx answers, its calls to the app. */
+function observe(page: Page, baseURL: string | undefined) {
+  if (!baseURL) throw new Error("Set use.baseURL in playwright.config.ts to the app under test.");
+  const origin = new URL(baseURL).origin;
+  const seen = { pageErrors: [] as Error[], serverErrors: [] as string[], appCalls: [] as Request[] };
+  page.on("pageerror", (error) => seen.pageErrors.push(error));
+  page.on("request", (request) => {
+    const call = ["fetch", "xhr"].includes(request.resourceType());
+    if (call && new URL(request.url()).origin === origin) seen.appCalls.push(request);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 500 && new URL(response.url()).origin === origin) {
+      seen.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+    }
+  });
+  return seen;
+}
+
+/** Wait until every call the page made to the app has been answered (or has failed). */
+async function answered(calls: Request[]): Promise<void> {
+  for (let index = 0; index < calls.length; index += 1) await calls[index].response();
+}
+
+/** A value from the environment, named in .triagebot/config.yml; values are never written here. */
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Set ${name} in the environment: .triagebot/config.yml reads it.`);
+  return value;
+}
+
+/** The preview's own headers (preview.headers in .triagebot/config.yml). */
+function previewHeaders(): Record<string, string> {
+  return {
+    "x-vercel-protection-bypass": env("VERCEL_AUTOMATION_BYPASS_SECRET"),
+  };
+}
+
+/** Enter the preview as .triagebot/config.yml says, before the first page: headers and flags. */
+async function enterPreview(page: Page, baseURL: string | undefined): Promise<void> {
+  const origin = new URL(String(baseURL)).origin;
+  const headers: Record<string, string> = {
+    ...previewHeaders(),
+  };
+  // Only requests to the app under test carry them: they never go to another host.
+  await page.route(
+    (url) => url.origin === origin,
+    (route) => route.continue({ headers: { ...route.request().headers(), ...headers } }),
+  );
+  await page.context().addCookies([
+    { name: "flag_new-coupon-box", value: "true", url: origin },
+    { name: "flag_dark-mode", value: "false", url: origin },
+  ]);
+}
+
+/** Sign in as .triagebot/config.yml says (preview.login), with values from the environment. */
+async function signIn(page: Page): Promise<void> {
+  await page.goto("/login");
+  await page.locator("css=#email").fill(env("E2E_USER"));
+  await page.locator("css=input[name='password']").fill(env("E2E_PASSWORD"));
+  await page.locator("css=button[type=submit]").click();
+  await expect(page).toHaveURL((url) => url.pathname === "/account");
+}
+
+test(
+  "Sentry issue event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b: TypeError: Cannot read properties of null (reading 'textContent')",
+  {
+    annotation: [
+      { type: "sentry issue", description: "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b" },
+      { type: "sentry release", description: "shop@1.4.2" },
+    ],
+  },
+  async ({ page, baseURL }) => {
+    const seen = observe(page, baseURL);
+    await enterPreview(page, baseURL);
+    await signIn(page);
+    await page.goto("/");
+    await page.getByTestId("open-cart").click();
+    await expect(page).toHaveURL("/cart");
+    await page.getByRole("textbox", { name: "Coupon code" }).fill("test");
+    await page.getByRole("button", { name: "Apply coupon" }).click();
+
+    // Judge once the page's calls to the app have been answered, on the page the user was on.
+    await answered(seen.appCalls);
+    await expect(page).toHaveURL((url) => url.pathname === "/cart");
+    expect(
+      seen.pageErrors.filter(matchesSentryError).map(String),
+      "the Sentry exception must not be thrown again",
+    ).toEqual([]);
+    expect(seen.serverErrors, "the app must not answer with a 5xx").toEqual([]);
+    await expect(page.locator("body")).not.toContainText("Cannot read properties of null (reading 'textContent')");
+  },
+);

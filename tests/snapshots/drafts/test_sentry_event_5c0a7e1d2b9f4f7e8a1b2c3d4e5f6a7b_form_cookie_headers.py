@@ -1,0 +1,157 @@
+"""Regression test drafted by triagebot from a Sentry issue.
+
+Its spec is the source of truth; this file is for people and their own CI:
+.triagebot/tests/sentry-event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b.yml
+It runs with pytest-playwright against the app under test: `--base-url URL`, or
+`base_url = URL` in the pytest configuration ([pytest] or [tool.pytest.ini_options]).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Error, Page, Request, Response, Route, expect
+
+# The uncaught error Sentry saw: same name, and a message containing Sentry's
+# (when it is known).
+SENTRY_ERROR_TYPE: str | None = "TypeError"
+SENTRY_ERROR_MESSAGE: str | None = (
+    "Cannot read properties of null (reading 'textContent')"
+)
+
+
+def _is_sentry_error(error: Error) -> bool:
+    if SENTRY_ERROR_TYPE is not None and error.name != SENTRY_ERROR_TYPE:
+        return False
+    if SENTRY_ERROR_MESSAGE is None:
+        return True
+    expected = " ".join(SENTRY_ERROR_MESSAGE.split())
+    actual = " ".join(error.message.split())
+    return expected in actual or (len(actual) >= 8 and actual in expected)
+
+
+def _required(base_url: str | None) -> str:
+    if not base_url:
+        pytest.fail("Set --base-url (or base_url in pytest's configuration).")
+    return base_url
+
+
+@dataclass
+class Seen:
+    """What the page did: uncaught errors, 5xx answers, its calls to the app."""
+
+    page_errors: list[Error] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
+    app_calls: list[Request] = field(default_factory=list)
+
+    def answered(self) -> None:
+        """Wait until every call the page made to the app has an answer (or failed)."""
+        index = 0
+        while index < len(self.app_calls):
+            self.app_calls[index].response()
+            index += 1
+
+
+def _observe(page: Page, base_url: str) -> Seen:
+    """Record the page's errors, 5xx answers and calls to the app under test."""
+    origin = urlsplit(base_url)[:2]
+    seen = Seen()
+    page.on("pageerror", lambda error: seen.page_errors.append(error))
+
+    def on_request(request: Request) -> None:
+        call = request.resource_type in ("fetch", "xhr")
+        if call and urlsplit(request.url)[:2] == origin:
+            seen.app_calls.append(request)
+
+    def on_response(response: Response) -> None:
+        if response.status >= 500 and urlsplit(response.url)[:2] == origin:
+            method = response.request.method
+            seen.server_errors.append(f"{response.status} {method} {response.url}")
+
+    page.on("request", on_request)
+    page.on("response", on_response)
+    return seen
+
+
+def _env(name: str) -> str:
+    """Return a value from the environment, named in .triagebot/config.yml."""
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"Set {name} in the environment: .triagebot/config.yml reads it.")
+    return value
+
+
+def _preview_headers() -> dict[str, str]:
+    """Return the preview's own headers (preview.headers in .triagebot/config.yml)."""
+    return {
+        "x-vercel-protection-bypass": _env("VERCEL_AUTOMATION_BYPASS_SECRET"),
+    }
+
+
+def _enter_preview(page: Page, base_url: str) -> None:
+    """Enter the preview as .triagebot/config.yml says, before the first page."""
+    scheme, host = urlsplit(base_url)[:2]
+    headers = {
+        **_preview_headers(),
+    }
+
+    def add_headers(route: Route) -> None:
+        route.continue_(headers={**route.request.headers, **headers})
+
+    # Only requests to the app under test carry them: they never go to another host.
+    page.route(lambda url: urlsplit(url)[:2] == (scheme, host), add_headers)
+    cookies = [
+        ("flag_new-coupon-box", "true"),
+        ("flag_dark-mode", "false"),
+    ]
+    url = f"{scheme}://{host}"
+    page.context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies])
+
+
+def _sign_in(page: Page) -> None:
+    """Sign in as .triagebot/config.yml says (preview.login)."""
+    page.goto("/login")
+    page.locator("css=#email").fill(_env("E2E_USER"))
+    page.locator("css=input[name='password']").fill(_env("E2E_PASSWORD"))
+    page.locator("css=button[type=submit]").click()
+    expect(
+        page,
+    ).to_have_url(
+        re.compile("^[a-z][a-z0-9+.-]*://[^/?#]+/account(?:[?#]|$)"),
+    )
+
+
+def test_regression_sentry_event_5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b(
+    page: Page,
+    base_url: str | None,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """Replay the user's steps; the Sentry error must not come back."""
+    record_property("sentry issue", "event-5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b")
+    record_property("sentry release", "shop@1.4.2")
+    base = _required(base_url)
+    seen = _observe(page, base)
+    _enter_preview(page, base)
+    _sign_in(page)
+    page.goto("/")
+    page.get_by_test_id("open-cart").click()
+    expect(page).to_have_url("/cart")
+    page.get_by_role("textbox", name="Coupon code").fill("test")
+    page.get_by_role("button", name="Apply coupon").click()
+
+    # Judge once the page's calls to the app have answered, on the page the user was on.
+    seen.answered()
+    expect(page).to_have_url(re.compile("^[a-z][a-z0-9+.-]*://[^/?#]+/cart(?:[?#]|$)"))
+    thrown = [f"{e.name}: {e.message}" for e in seen.page_errors if _is_sentry_error(e)]
+    assert thrown == [], "the Sentry exception must not be thrown again"
+    assert seen.server_errors == [], "the app must not answer with a 5xx"
+    expect(
+        page.locator("body"),
+    ).not_to_contain_text(
+        "Cannot read properties of null (reading 'textContent')",
+    )
