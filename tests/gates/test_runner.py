@@ -9,13 +9,14 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.gates.helpers import make_spec
 from triagebot.drafts.spec import Locator
 from triagebot.errors import RefusedHost
-from triagebot.gates.ports import BrowserActionError, FetchResult, Observations, PageErrorSeen
+from triagebot.gates.ports import BrowserActionError, FetchResult, Observations, PageErrorSeen, PageState
 from triagebot.gates.runner import GateOptions, auto_concurrency, page_error_matches, run_gate
 from triagebot.sampleapp import verify_setup_request
 from triagebot.settings import Settings
@@ -45,6 +46,19 @@ class FakePage:
 
     async def fill(self, locator: Locator, value: str) -> None:
         await self._do("fill", value)
+
+    async def press(self, locator: Locator, key: str) -> None:
+        await self._do("press", key)
+
+    async def select_option(self, locator: Locator, value: str | None) -> str:
+        await self._do("select", value)
+        return value or "first"
+
+    async def check(self, locator: Locator, checked: bool) -> None:
+        await self._do("check", checked)
+
+    async def storage_state(self) -> dict[str, Any]:
+        return {"cookies": [{"name": "session", "value": "s1"}], "origins": []}
 
     async def wait_for_url(self, matches: Callable[[str], bool]) -> None:
         if not matches(self.url):
@@ -83,15 +97,23 @@ class FakeBrowser:
         self.launched_for: list[str] = []
         self.settles: list[tuple[int, int]] = []
         self.traced: list[bool] = []
+        self.unreachable: str | None = None
+        self.states: list[PageState | None] = []
 
     @asynccontextmanager
     async def launch(self, *, origin: str) -> AsyncIterator[FakeBrowser]:
         self.launched_for.append(origin)
         yield self
 
+    async def probe(self, origin: str, timeout_ms: int) -> str | None:
+        return self.unreachable
+
     @asynccontextmanager
-    async def page(self, *, origin: str, step_timeout_ms: int, trace: bool) -> AsyncIterator[FakePage]:
+    async def page(
+        self, *, origin: str, step_timeout_ms: int, trace: bool, state: PageState | None = None
+    ) -> AsyncIterator[FakePage]:
         self.traced.append(trace)
+        self.states.append(state)
         self.open += 1
         self.pages += 1
         self.peak = max(self.peak, self.open)

@@ -16,11 +16,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from triagebot.drafts.config import PreviewConfig
 from triagebot.drafts.event import Breadcrumb, Frame, SentryEvent
 from triagebot.drafts.locators import choose_locator, css_string, parse_selector, synthetic_value
+from triagebot.drafts.requests_seen import RequestSeen, requests_seen, value_for
 from triagebot.drafts.spec import (
     SPEC_ID,
     Assertions,
+    Check,
     Click,
     Covers,
     ExceptionInfo,
@@ -31,7 +34,10 @@ from triagebot.drafts.spec import (
     IssueRef,
     Locator,
     PageError,
+    Press,
     Request,
+    Select,
+    Setup,
     Spec,
     Step,
 )
@@ -62,6 +68,9 @@ FOREIGN_PATH = re.compile(
 DEPLOY_ROOT = re.compile(
     r"^/?(?:app|code|src/app|usr/src/app|srv(?:/app)?|var/task|workspace|opt/app|home/[^/]+)/"
 )
+# Breadcrumbs that show the user signing in during the session: the draft replays those instead.
+SIGN_IN_PATH = re.compile(r"log-?in|sign-?in|signin|auth|session|sso|oauth", re.IGNORECASE)
+USER_KEYS = ("id", "email", "username")
 ID_SEGMENT = re.compile(r"/(?:[0-9]{3,}|[0-9a-f]{8}-[0-9a-f-]{27,})(?=/|$|\?|#)", re.IGNORECASE)
 
 
@@ -70,7 +79,11 @@ class NothingToReplay(BadInput):
 
 
 def derive_spec(
-    event: SentryEvent, *, issue: object | None = None, test_id_attribute: str = "data-testid"
+    event: SentryEvent,
+    *,
+    issue: object | None = None,
+    test_id_attribute: str = "data-testid",
+    preview: PreviewConfig | None = None,
 ) -> Spec:
     """Draft the regression spec for a Sentry event (and its issue, when known)."""
     notes: list[str] = []
@@ -81,12 +94,17 @@ def derive_spec(
     else:
         start, steps = None, [_request_step(event, notes)]
         kind = "http"
+    sign_in = kind == "browser" and _needs_sign_in(event, notes)
+    setup = _setup(event, notes)
+    _flag_notes(event, preview, notes)
     spec = Spec(
         id=_spec_id(issue_ref, event),
         kind=kind,
         issue=issue_ref,
         covers=Covers(routes=_routes(start, steps, event), paths=covered_paths(event.frames)),
         flags=[FlagRef(key=key[:256], value=_flag_value(value)) for key, value in event.flags],
+        sign_in=sign_in,
+        setup=setup,
         start=start,
         steps=steps,
         assertions=_assertions(event, kind, notes),
@@ -148,6 +166,72 @@ def _spec_id(issue: IssueRef, event: SentryEvent) -> str:
     return f"sentry-event-{event_key(event)}"
 
 
+# State the bug needs: a signed-in user, data, flags --------------------------------------------------
+
+
+def _needs_sign_in(event: SentryEvent, notes: list[str]) -> bool:
+    """Sign in first when the event shows a signed-in user and the breadcrumbs hold no sign-in."""
+    shown = [key for key in USER_KEYS if isinstance(event.user.get(key), str | int) and str(event.user[key])]
+    if not shown or isinstance(event.user.get("id"), bool):
+        return False
+    if any(_is_sign_in(crumb) for crumb in event.breadcrumbs):
+        notes.append("The user signed in during the session; the steps replay that sign-in.")
+        return False
+    notes.append(
+        f"The user was signed in (the event's user has {' and '.join(shown)}), so the test signs in first "
+        "with preview.login from .triagebot/config.yml (values from the gate's environment); "
+        "without a preview.login it runs signed out."
+    )
+    return True
+
+
+def _is_sign_in(crumb: Breadcrumb) -> bool:
+    if crumb.category in ("fetch", "xhr"):
+        method = str(crumb.data.get("method") or "GET").upper()
+        url = crumb.data.get("url")
+        return method == "POST" and isinstance(url, str) and bool(SIGN_IN_PATH.search(urlsplit(url).path))
+    if crumb.category == "navigation":
+        target = crumb.data.get("to")
+        return isinstance(target, str) and bool(SIGN_IN_PATH.search(urlsplit(target).path))
+    if crumb.category == "ui.input":
+        return 'type="password"' in (crumb.message or "")
+    return False
+
+
+def _setup(event: SentryEvent, notes: list[str]) -> Setup | None:
+    """Read `contexts.triagebot.setup` ({fixture, data}), which the app sets when the error happens."""
+    context = event.contexts.get("triagebot")
+    setup = context.get("setup") if isinstance(context, Mapping) else None
+    if not isinstance(setup, Mapping):
+        return None
+    fixture, data = setup.get("fixture"), setup.get("data", {})
+    if not isinstance(fixture, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,256}", fixture):
+        notes.append("The event's contexts.triagebot.setup names no usable fixture; no data setup.")
+        return None
+    if not isinstance(data, Mapping) or len(json.dumps(data, default=str)) > 100_000:
+        notes.append("The event's contexts.triagebot.setup data is not a small mapping; no data setup.")
+        return None
+    notes.append(
+        f"The gate first asks the preview's setup endpoint for the fixture {fixture!r} with the data "
+        "the app recorded (contexts.triagebot.setup)."
+    )
+    return Setup(fixture=fixture, data=dict(data))
+
+
+def _flag_notes(event: SentryEvent, preview: PreviewConfig | None, notes: list[str]) -> None:
+    if not event.flags:
+        return
+    listed = ", ".join(f"{key[:80]}={json.dumps(_flag_value(value))}" for key, value in event.flags[:10])
+    if preview is not None and preview.flags is not None:
+        kind, pattern = preview.flags.carrier
+        notes.append(f"The test sets the flags the event recorded ({listed}) as the {kind} {pattern!r}.")
+    else:
+        notes.append(
+            f"The bug may depend on the flags the event recorded ({listed}); the test sets them only once "
+            ".triagebot/config.yml says how the app reads them (preview.flags)."
+        )
+
+
 def _flag_value(value: Any) -> bool | str | int | float | None:
     if value is None or isinstance(value, bool | int | float):
         return value
@@ -168,7 +252,8 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
         notes.append("The event carries no usable page URL; the test starts at `/`.")
     steps: list[Step] = []
     clicked = False  # since the last navigation: a click explains the next one
-    for crumb in event.breadcrumbs:
+    requests = requests_seen(event.breadcrumbs, origin)
+    for position, crumb in enumerate(event.breadcrumbs):
         step: Step | None = None
         if crumb.category == "navigation":
             source, target = _str_data(crumb, "from"), _str_data(crumb, "to")
@@ -181,20 +266,43 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
             step = ExpectUrl(path=path) if clicked else Goto(path=path)
             clicked = False
         elif crumb.category in ("ui.click", "ui.input"):
-            step = _ui_step(crumb, test_id_attribute)
-            if step is None or (isinstance(step, Fill) and steps and steps[-1] == step):
+            step = _ui_step(crumb, test_id_attribute, position, requests)
+            if step is None or (isinstance(step, Fill) and steps and _same_field(steps, step)):
                 continue  # an unknown target, or the same field typed into again
-            clicked = clicked or isinstance(step, Click)
+            clicked = clicked or isinstance(step, Click | Press)
         if step is not None:
-            if len(steps) == MAX_STEPS:
+            if len(steps) >= MAX_STEPS - 1:
                 notes.append(f"Only the first {MAX_STEPS} actions were kept.")
                 break
             steps.append(step)
+            if isinstance(step, Fill) and _submitted_by_enter(event.breadcrumbs, position):
+                steps.append(Press(locator=step.locator, key="Enter"))
+                clicked = True
     notes.extend(_step_notes(steps, test_id_attribute))
     return start, steps
 
 
-def _ui_step(crumb: Breadcrumb, test_id_attribute: str) -> Step | None:
+def _same_field(steps: list[Step], fill: Fill) -> bool:
+    """Say whether the last step already typed into this field (Sentry records a field once a second)."""
+    last = steps[-1]
+    return isinstance(last, Fill) and last.locator == fill.locator
+
+
+def _submitted_by_enter(crumbs: tuple[Breadcrumb, ...], position: int) -> bool:
+    """Say whether typing was followed by a request with no click in between: Enter sent it."""
+    for crumb in crumbs[position + 1 :]:
+        if crumb.category in ("ui.click", "ui.input"):
+            return False
+        if crumb.category in ("fetch", "xhr") or (
+            crumb.category == "navigation" and crumb.data.get("from") != crumb.data.get("to")
+        ):
+            return True
+    return False
+
+
+def _ui_step(
+    crumb: Breadcrumb, test_id_attribute: str, position: int = -1, requests: Iterable[RequestSeen] = ()
+) -> Step | None:
     selector = crumb.message or ""
     elements = parse_selector(selector)
     locator = choose_locator(elements, selector=selector, test_id_attribute=test_id_attribute)
@@ -205,10 +313,20 @@ def _ui_step(crumb: Breadcrumb, test_id_attribute: str) -> Step | None:
         value = f"[data-sentry-component={css_string(component)}]"[:1024]
         locator = Locator(strategy="css", value=value, source=selector[:2048])
     target = elements[-1]
-    if crumb.category == "ui.click" or target.tag == "select":
+    kind = target.attributes.get("type", "").lower()
+    names = [target.attributes.get("name", ""), target.id or ""]
+    if target.tag == "select":
+        found = value_for(names, position, list(requests))
+        if found is None:
+            return Select(locator=locator)
+        return Select(locator=locator, value=found[0], source=found[1].label[:2048])
+    if kind in ("checkbox", "radio"):
+        return Check(locator=locator)
+    if crumb.category == "ui.click" or kind in ("file", "submit", "button", "reset", "image"):
         return Click(locator=locator)
-    if target.attributes.get("type", "").lower() in ("checkbox", "radio", "file", "submit", "button"):
-        return Click(locator=locator)
+    found = value_for(names, position, list(requests))
+    if found is not None:
+        return Fill(locator=locator, value=found[0], synthetic=False, source=found[1].label[:2048])
     return Fill(locator=locator, value=synthetic_value(target))
 
 
@@ -217,16 +335,23 @@ def _step_notes(steps: list[Step], test_id_attribute: str) -> list[str]:
     weak: dict[str, list[int]] = {}
     notes: list[str] = []
     for number, step in enumerate(steps, start=1):
-        if isinstance(step, Click | Fill) and step.locator.weak:
+        if isinstance(step, Click | Fill | Select | Check) and step.locator.weak:
             weak.setdefault(step.locator.value, []).append(number)
-        if isinstance(step, Fill):
+        if isinstance(step, Fill) and step.synthetic:
             notes.append(
                 f"Step {number} types the made-up value {step.value!r}: events never carry what users typed."
             )
-        if isinstance(step, Click) and (step.locator.source or "").split(" > ")[-1].startswith("select"):
+        elif isinstance(step, Fill):
+            notes.append(f"Step {number} types {step.value!r}, taken from {step.source}.")
+        if isinstance(step, Press):
+            notes.append(f"Step {number} presses {step.key}: a request followed the typing with no click.")
+        if isinstance(step, Select) and step.value is None:
             notes.append(
-                f"Step {number} changed a <select>; the test only clicks it, pick an option by hand."
+                f"Step {number} picks the first non-empty option of a <select>: no later request "
+                "says which one the user chose."
             )
+        elif isinstance(step, Select):
+            notes.append(f"Step {number} selects {step.value!r}, taken from {step.source}.")
     for value, numbers in weak.items():
         which = "Step " + str(numbers[0]) if len(numbers) == 1 else "Steps " + ", ".join(map(str, numbers))
         notes.insert(

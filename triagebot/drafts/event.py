@@ -116,6 +116,7 @@ class SentryEvent:
     flags: tuple[tuple[str, Any], ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     contexts: dict[str, Any] = field(default_factory=dict)
+    user: dict[str, Any] = field(default_factory=dict)  # `user`: id, email, username (maybe "[Filtered]")
     web_url: str | None = None  # the event's page on Sentry
     issue_web_url: str | None = None  # the issue's page on Sentry
 
@@ -256,6 +257,7 @@ def _from_protocol(event: Mapping[str, Any], envelope: Mapping[str, Any]) -> Sen
         flags=_flags(contexts.get("flags")),
         tags=tags,
         contexts=contexts,
+        user=dict(_mapping(event.get("user"))),
         web_url=web_url,
         issue_web_url=envelope.get("issue_web_url") or _issue_page(web_url),
     )
@@ -277,6 +279,7 @@ def _from_api(api: Mapping[str, Any]) -> dict[str, Any]:
         "contexts": api.get("contexts"),
         "tags": api.get("tags"),
         "environment": api.get("environment"),
+        "user": api.get("user"),
     }
     for entry in api.get("entries") or []:
         kind, data = _mapping(entry).get("type"), _mapping(_mapping(entry).get("data"))

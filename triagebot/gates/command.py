@@ -1,7 +1,9 @@
 """`triagebot gate`: run the regression specs against a deployed preview, from CI or a terminal.
 
-Exit status: 0 the gate passed, 1 it failed, 2 it could not run as asked (bad usage, a host that is
-not allowed, a spec that does not validate, no browser).
+Exit status: 0 the gate passed, 1 a regression test failed, 2 it could not run as asked (bad usage,
+a host that is not allowed, a spec or config that does not validate, a variable the operator did not
+allow, no browser), 3 no test failed but at least one could not run (the preview unreachable, a
+sign-in variable unset, the sign-in page missing): that is not a verdict on the change.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from triagebot.drafts.config import PreviewConfig, parse_preview_config
 from triagebot.drafts.spec import Spec, load_specs
 from triagebot.errors import BadInput
 from triagebot.gates.ports import BrowserUnavailable
@@ -23,7 +26,7 @@ from triagebot.gates.runner import GateOptions, ProgressEvent, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.settings import Settings, load_settings
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 1, 2, 3
 
 
 def _positive(value: str) -> int:
@@ -45,6 +48,12 @@ def register(sub: Any) -> None:
         "--base-url", required=True, help="the preview's origin, e.g. https://pr-45.example.app"
     )
     parser.add_argument("--specs", type=Path, default=Path(".triagebot/tests"), help="folder of spec files")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the app's .triagebot/config.yml (default: config.yml beside the spec folder), for preview.*",
+    )
     parser.add_argument(
         "--changed-file", action="append", dest="changed_files", metavar="PATH", help="a file the PR changes"
     )
@@ -100,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _settings_for(args.base_url)
         specs = _load(args.specs)
+        preview = _preview_config(args.config, args.specs)
         changed = _changed_files(args)
     except ValidationError as exc:
         return _fail(f"settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
@@ -108,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         return _fail(str(exc))
     selected, selection = select_specs(specs, changed)
-    options = GateOptions.from_settings(settings, concurrency=args.concurrency, retries=args.retries)
+    options = GateOptions.from_settings(
+        settings, concurrency=args.concurrency, retries=args.retries, preview=preview
+    )
     print(f"triagebot gate: {selection.reason}; running {len(selected)} against {args.base_url}", flush=True)
 
     def progress(event: ProgressEvent) -> None:
@@ -136,7 +148,19 @@ def run(args: argparse.Namespace) -> int:
             _write(args.markdown, markdown_summary(result))
     except OSError as exc:
         return _fail(f"{exc.filename}: {exc.strerror}")
+    if result.verdict == "error":
+        print("triagebot gate: could not run every test; this is not a verdict on the change", flush=True)
+        return EXIT_COULD_NOT_RUN
     return EXIT_PASSED if result.verdict == "passed" else EXIT_FAILED
+
+
+def _preview_config(path: Path | None, specs: Path) -> PreviewConfig:
+    """Read the `preview` section of the config beside the specs (or the one named); empty if none."""
+    if path is None:
+        path = specs.parent / "config.yml"
+        if not path.is_file():
+            return PreviewConfig()
+    return parse_preview_config(path.read_text(encoding="utf-8"), source=str(path))
 
 
 def _write(path: Path, text: str) -> None:

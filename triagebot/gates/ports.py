@@ -10,7 +10,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from triagebot.drafts.spec import Locator
 
@@ -64,6 +64,20 @@ class FetchResult:
     text: str
 
 
+@dataclass(frozen=True)
+class PageState:
+    """What a context carries before its first page, all for the preview's origin only.
+
+    `storage_state` is a signed-in session (Playwright's storage-state shape); `headers` go with every
+    request to the origin; `local_storage` entries are written before the page's own scripts run.
+    """
+
+    cookies: tuple[tuple[str, str], ...] = ()
+    local_storage: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold secrets
+    storage_state: dict[str, Any] | None = field(default=None, repr=False)
+
+
 class BrowserPage(Protocol):
     """One spec's isolated browser context and its page."""
 
@@ -74,6 +88,14 @@ class BrowserPage(Protocol):
     async def click(self, locator: Locator) -> None: ...
 
     async def fill(self, locator: Locator, value: str) -> None: ...
+
+    async def press(self, locator: Locator, key: str) -> None: ...
+
+    async def select_option(self, locator: Locator, value: str | None) -> str:
+        """Choose the option with `value`, or the first non-empty one; return the value chosen."""
+        ...
+
+    async def check(self, locator: Locator, checked: bool) -> None: ...
 
     async def wait_for_url(self, matches: Callable[[str], bool]) -> None: ...
 
@@ -90,13 +112,21 @@ class BrowserPage(Protocol):
 
     async def save_evidence(self, screenshot: Path, trace: Path) -> tuple[Path | None, Path | None]: ...
 
+    async def storage_state(self) -> dict[str, Any]:
+        """Return the context's cookies and local storage, to start other contexts signed in."""
+        ...
+
 
 class Browser(Protocol):
     """One running browser; each spec attempt gets a fresh context from it."""
 
     def page(
-        self, *, origin: str, step_timeout_ms: int, trace: bool
+        self, *, origin: str, step_timeout_ms: int, trace: bool, state: PageState | None = None
     ) -> AbstractAsyncContextManager[BrowserPage]: ...
+
+    async def probe(self, origin: str, timeout_ms: int) -> str | None:
+        """Say why the preview cannot be reached (refused, no such host, TLS, timeout), or None."""
+        ...
 
 
 class BrowserLauncher(Protocol):

@@ -9,7 +9,9 @@ cookies, storage and routes never leak between specs.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -17,8 +19,23 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode
 
-from triagebot.drafts.spec import Click, ExpectUrl, Fill, Goto, PageError, Request, Spec
+from triagebot.drafts.config import Login, PreviewConfig
+from triagebot.drafts.spec import (
+    Check,
+    Click,
+    ExpectUrl,
+    Fill,
+    Goto,
+    Locator,
+    PageError,
+    Press,
+    Request,
+    Select,
+    Spec,
+    Step,
+)
 from triagebot.gates.models import (
     Attempt,
     Evidence,
@@ -38,8 +55,10 @@ from triagebot.gates.ports import (
     BrowserUnavailable,
     Observations,
     PageErrorSeen,
+    PageState,
     ResponseSeen,
 )
+from triagebot.gates.preview_access import CannotEnter, PreviewAccess
 from triagebot.gates.setup import signed_setup_request
 from triagebot.gates.steps import describe_step
 from triagebot.settings import Settings, secret
@@ -52,6 +71,9 @@ SPECS_PER_CORE = 4
 MB_PER_CONTEXT = 120
 MAX_AUTO_CONCURRENCY = 32
 SERVER_ERROR = 500
+# Why a first navigation fails when the preview, not the app, is the problem: Chromium's network and
+# certificate errors, the egress proxy's tunnel refusal, and running out of time before any page.
+PREVIEW_DOWN = re.compile(r"net::ERR_|Timeout \d+ms exceeded")
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,7 @@ class GateOptions:
     # Playwright Test's default too: a failure is retried, and the retry's trace shows it.
     trace: Literal["on-retry", "always"] = "on-retry"
     setup_secret: str | None = None
+    preview: PreviewConfig | None = None  # the repository's sign-in, flags and headers recipe
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> GateOptions:
@@ -204,6 +227,7 @@ async def run_gate_async(
     """
     origin = preview_origin(base_url, settings)  # refuses before a browser starts
     options = options or GateOptions.from_settings(settings)
+    access = PreviewAccess.resolve(options.preview, settings)  # refuses variables not allowed
     run_id = run_id or new_run_id()
     if launcher is None:
         # The default adapter; services pass their own launcher (built in bootstrap) instead.
@@ -218,6 +242,8 @@ async def run_gate_async(
     if specs:
         async with launcher.launch(origin=origin) as browser:
             runner = _Runner(browser, origin, run_id, options, evidence_root, set(quarantine), progress)
+            runner.access = access
+            runner.unreachable = await browser.probe(origin, options.step_timeout_ms)
             results = list(await asyncio.gather(*(runner.run_spec(spec) for spec in specs)))
     return GateResult(
         run_id=run_id,
@@ -250,6 +276,10 @@ class _Runner:
         self.browser, self.origin, self.run_id, self.options = browser, origin, run_id, options
         self.evidence_root, self.quarantine, self.progress = evidence_root, quarantine, progress
         self.slots = asyncio.Semaphore(max(1, options.concurrency or 1))
+        self.access = PreviewAccess()
+        self.unreachable: str | None = None  # why the preview could not be reached before any spec
+        self._signed_in: dict[str, Any] | _StepFailed | None = None  # one sign-in per run, shared
+        self._signing_in = asyncio.Lock()
 
     def _emit(self, event: ProgressEvent) -> None:
         if self.progress is not None:
@@ -288,10 +318,11 @@ class _Runner:
         failure: Failure | None = None
         infrastructure = False
         try:
+            state = await self._page_state(spec)  # before the spec's clock: a shared sign-in may wait
             trace = self.options.trace == "always" or number > 1
             cursor.deadline = time.monotonic() + self.options.spec_timeout_ms / 1000
             async with self.browser.page(
-                origin=self.origin, step_timeout_ms=self.options.step_timeout_ms, trace=trace
+                origin=self.origin, step_timeout_ms=self.options.step_timeout_ms, trace=trace, state=state
             ) as page:
                 try:
                     await asyncio.wait_for(
@@ -317,6 +348,10 @@ class _Runner:
                     failure = failure.model_copy(update={"evidence": evidence})
         except BrowserUnavailable as exc:
             failure, infrastructure = Failure(step_index=None, step="browser", message=str(exc)), True
+        except _StepFailed as exc:  # could not enter the preview: nothing of the app's ran
+            failure, infrastructure = exc.failure, True
+        if failure is not None:
+            failure = self._scrubbed(failure)
         return Attempt(
             number=number,
             passed=failure is None,
@@ -331,23 +366,9 @@ class _Runner:
             await self._setup(spec, page, cursor, "up", setup_run_id)
             cursor.setup_up = True
         if spec.start is not None:
-            await self._step(
-                spec, page, cursor, START_STEP, f"goto {spec.start}", page.goto, self._url(spec.start)
-            )
+            await self._start(spec, page, cursor, spec.start)
         for index, step in enumerate(spec.steps):
-            description = describe_step(step)
-            if isinstance(step, Goto):
-                await self._step(spec, page, cursor, index, description, page.goto, self._url(step.path))
-            elif isinstance(step, Click):
-                await self._step(spec, page, cursor, index, description, page.click, step.locator)
-            elif isinstance(step, Fill):
-                await self._step(spec, page, cursor, index, description, page.fill, step.locator, step.value)
-            elif isinstance(step, ExpectUrl):
-                wanted = step.path
-                matches = lambda url, wanted=wanted: path_matches(url, self.origin, wanted)  # noqa: E731
-                await self._step(spec, page, cursor, index, description, page.wait_for_url, matches)
-            elif isinstance(step, Request):
-                await self._request(spec, page, cursor, index, description, step)
+            await self._run_step(spec, page, cursor, index, step)
         # Observations keep the last step's index: what arrives late was most likely caused by it.
         cursor.index, cursor.step = None, "after the last step"
         await page.settle(quiet_ms=self.options.settle_ms, timeout_ms=self._settle_budget_ms(cursor))
@@ -364,6 +385,177 @@ class _Runner:
         """What the settle may take: the spec's own remaining time, less room to check the page after."""
         remaining_ms = (cursor.deadline - time.monotonic()) * 1000
         return max(0, int(max(remaining_ms - self.options.step_timeout_ms, remaining_ms / 2)))
+
+    async def _start(self, spec: Spec, page: BrowserPage, cursor: _Cursor, start: str) -> None:
+        """Open the first page; a preview that does not answer it is "could not run", not a failure."""
+        try:
+            await self._step(
+                spec, page, cursor, START_STEP, f"goto {start}", page.goto, self._nav(spec, start)
+            )
+        except _StepFailed as exc:
+            if exc.failure.step_index == START_STEP and PREVIEW_DOWN.search(exc.failure.message):
+                message = f"could not run: the preview did not serve {start}: {exc.failure.message}"
+                raise _StepFailed(START_STEP, exc.failure.step, message, infrastructure=True) from None
+            raise
+
+    async def _run_step(self, spec: Spec, page: BrowserPage, cursor: _Cursor, index: int, step: Step) -> None:
+        """Run one of the spec's steps."""
+        description = describe_step(step)
+        if isinstance(step, Goto):
+            await self._step(spec, page, cursor, index, description, page.goto, self._nav(spec, step.path))
+        elif isinstance(step, Click):
+            await self._step(spec, page, cursor, index, description, page.click, step.locator)
+        elif isinstance(step, Fill):
+            await self._step(spec, page, cursor, index, description, page.fill, step.locator, step.value)
+        elif isinstance(step, Press):
+            await self._step(spec, page, cursor, index, description, page.press, step.locator, step.key)
+        elif isinstance(step, Select):
+            action = page.select_option
+            await self._step(spec, page, cursor, index, description, action, step.locator, step.value)
+        elif isinstance(step, Check):
+            await self._step(spec, page, cursor, index, description, page.check, step.locator, step.checked)
+        elif isinstance(step, ExpectUrl):
+            wanted = step.path
+            matches = lambda url, wanted=wanted: path_matches(url, self.origin, wanted)  # noqa: E731
+            await self._step(spec, page, cursor, index, description, page.wait_for_url, matches)
+        elif isinstance(step, Request):
+            await self._request(spec, page, cursor, index, description, step)
+
+    # Entering the preview: headers, flags, sign-in ------------------------------------------------
+
+    async def _page_state(self, spec: Spec) -> PageState:
+        """Build what the spec's context carries before its first page, signing in if it needs to."""
+        if self.unreachable:
+            raise _StepFailed(
+                None,
+                "preview",
+                f"could not run: the preview at {self.origin} is unreachable: {self.unreachable}",
+            )
+        try:
+            headers = {**self.access.headers(), **self.access.flag_headers(spec.flags)}
+            cookies = self.access.flag_cookies(spec.flags)
+            storage = self.access.flag_storage(spec.flags)
+        except CannotEnter as exc:
+            raise _StepFailed(None, "preview", f"could not run: {exc}") from None
+        # With no recipe the repository has said nothing about signing in: run signed out, as before.
+        wants = spec.sign_in and self.access.config.login is not None
+        signed_in = await self._sign_in() if wants else None
+        return PageState(
+            cookies=tuple(cookies.items()),
+            local_storage=tuple(storage.items()),
+            headers=tuple(headers.items()),
+            storage_state=signed_in,
+        )
+
+    async def _sign_in(self) -> dict[str, Any]:
+        """Sign in once per run (the first spec that needs it does) and share the session."""
+        async with self._signing_in:
+            if self._signed_in is None:
+                try:
+                    self._signed_in = await self._signed_in_state()
+                except _StepFailed as exc:
+                    self._signed_in = exc
+        if isinstance(self._signed_in, _StepFailed):
+            raise self._signed_in
+        return self._signed_in
+
+    async def _signed_in_state(self) -> dict[str, Any]:
+        login = self.access.config.login
+        assert login is not None
+        try:
+            values = {name: self.access.value(name) for name in login.variables}
+            headers = self.access.headers()
+        except CannotEnter as exc:
+            raise _StepFailed(None, "sign in", f"could not run: the sign-in needs {exc}") from None
+        state = PageState(headers=tuple(headers.items()))
+        # Its own context, whose trace is never kept: it types the sign-in values.
+        async with self.browser.page(
+            origin=self.origin, step_timeout_ms=self.options.step_timeout_ms, trace=False, state=state
+        ) as page:
+            try:
+                if login.request is not None:
+                    await self._sign_in_by_request(page, login, values)
+                else:
+                    await self._sign_in_by_form(page, login, values)
+                return await page.storage_state()
+            except BrowserActionError as exc:
+                raise _StepFailed(None, "sign in", f"could not run: signing in failed: {exc}") from None
+
+    async def _sign_in_by_request(self, page: BrowserPage, login: Login, values: dict[str, str]) -> None:
+        assert login.request is not None
+        body = json.dumps({field: values[name] for field, name in login.request.json_fields.items()})
+        headers = {**self.access.headers(), "Content-Type": "application/json"}
+        path = login.request.path
+        result = await page.fetch(login.request.method, self._url(path), headers, body)
+        if not 200 <= result.status < 400:
+            raise _StepFailed(
+                None, "sign in", f"could not run: the sign-in request {path} answered {result.status}"
+            )
+
+    async def _sign_in_by_form(self, page: BrowserPage, login: Login, values: dict[str, str]) -> None:
+        assert login.url is not None
+        probe = await page.fetch("GET", self._url(login.url), self.access.headers(), None)
+        if probe.status in (404, 410) or probe.status >= SERVER_ERROR:
+            raise _StepFailed(
+                None, "sign in", f"could not run: the sign-in page {login.url} answered {probe.status}"
+            )
+        await page.goto(self._url(login.url))
+        last: Locator | None = None
+        for selector, name in login.fields.items():
+            last = Locator(strategy="css", value=selector)
+            try:
+                await page.fill(last, values[name])
+            except BrowserActionError:
+                raise _StepFailed(
+                    None, "sign in", f"could not run: the sign-in page {login.url} has no field {selector}"
+                ) from None
+        if login.submit:
+            await page.click(Locator(strategy="css", value=login.submit))
+        elif last is not None:
+            await page.press(last, "Enter")
+        if login.success_url:
+            wanted = login.success_url
+            try:
+                await page.wait_for_url(lambda url: path_matches(url, self.origin, wanted))
+            except BrowserActionError:
+                where = await page.current_url()
+                raise _StepFailed(
+                    None, "sign in", f"could not run: signing in did not reach {wanted} (stayed at {where})"
+                ) from None
+        else:
+            await page.settle(quiet_ms=self.options.settle_ms, timeout_ms=self.options.step_timeout_ms)
+
+    def _nav(self, spec: Spec, path: str) -> str:
+        """Return the URL of a page to open, with the spec's flags in the query when the recipe says so."""
+        url = self._url(path)
+        pairs = self.access.flag_query(spec.flags)
+        if not pairs:
+            return url
+        head, _, fragment = url.partition("#")
+        joined = head + ("&" if "?" in head else "?") + urlencode(pairs)
+        return joined + (f"#{fragment}" if fragment else "")
+
+    def _scrubbed(self, failure: Failure) -> Failure:
+        """Take every value read for the preview back out of a failure and its evidence."""
+        if not self.access.secrets:
+            return failure
+        scrub = self.access.scrub
+        evidence = failure.evidence
+        evidence = evidence.model_copy(
+            update={
+                "page_errors": [scrub(e) for e in evidence.page_errors],
+                "console_errors": [scrub(e) for e in evidence.console_errors],
+                "failed_responses": [
+                    r.model_copy(update={"url": scrub(r.url), "error": r.error and scrub(r.error)})
+                    for r in evidence.failed_responses
+                ],
+                "blocked_requests": [scrub(b) for b in evidence.blocked_requests],
+                "final_url": evidence.final_url and scrub(evidence.final_url),
+            }
+        )
+        return failure.model_copy(
+            update={"message": scrub(failure.message), "step": scrub(failure.step), "evidence": evidence}
+        )
 
     async def _call(self, cursor: _Cursor, action: Callable[..., Awaitable[Any]], *args: object) -> Any:
         try:
@@ -396,7 +588,8 @@ class _Runner:
         cursor.at(index, description)
         page.observations.step = index
         url = self._url(step.path)
-        result = await self._call(cursor, page.fetch, step.method, url, dict(step.headers), step.body)
+        headers = {**step.headers, **self.access.headers(), **self.access.flag_headers(spec.flags)}
+        result = await self._call(cursor, page.fetch, step.method, url, headers, step.body)
         status = result.status
         if status >= SERVER_ERROR:
             page.observations.server_errors.append(ResponseSeen(step.method, url, status, step=index))
@@ -442,6 +635,7 @@ class _Runner:
             run_id=setup_run_id,
         )
         try:
+            headers = {**self.access.headers(), **headers}
             result = await page.fetch("POST", self._url(spec.setup.path), headers, body)
         except BrowserActionError as exc:
             raise _StepFailed(
@@ -472,6 +666,8 @@ class _Runner:
         screenshot, trace = await page.save_evidence(
             folder / f"attempt-{number}-screenshot.png", folder / f"attempt-{number}-trace.zip"
         )
+        if trace is not None:
+            self.access.scrub_zip(trace)  # a trace records request headers and typed values
         seen = page.observations
         try:
             final_url: str | None = await page.current_url()

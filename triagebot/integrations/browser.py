@@ -14,6 +14,7 @@ on the origin and never follow redirects.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -46,10 +47,12 @@ from triagebot.gates.ports import (
     FetchResult,
     Observations,
     PageErrorSeen,
+    PageState,
     ResponseSeen,
 )
 from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
 from triagebot.integrations.egress_proxy import EgressProxy
+from triagebot.integrations.reachability import probe_origin
 
 DEFAULT_TESTID_ATTRIBUTE = "data-testid"
 # Headers a spec may not set on a request step: they would change where or how the request goes.
@@ -139,16 +142,24 @@ class PlaywrightBrowser:
         self._idle: list[PlaywrightPage] = []
         self.contexts_opened = 0
 
+    async def probe(self, origin: str, timeout_ms: int) -> str | None:
+        """Say why the preview cannot be reached, or None (a TCP and, for https, TLS handshake)."""
+        return await probe_origin(origin, timeout_ms / 1000)
+
     @asynccontextmanager
-    async def page(self, *, origin: str, step_timeout_ms: int, trace: bool) -> AsyncIterator[PlaywrightPage]:
+    async def page(
+        self, *, origin: str, step_timeout_ms: int, trace: bool, state: PageState | None = None
+    ) -> AsyncIterator[PlaywrightPage]:
         """Lend a cleared context confined to `origin` (a fresh one if traced), and take it back after."""
-        confined = None if trace else self._take(origin, step_timeout_ms)
+        # A context given a session, cookies or headers keeps them: it is never lent to another spec.
+        own = trace or (state is not None and state != PageState())
+        confined = None if own else self._take(origin, step_timeout_ms)
         if confined is None:
-            confined = await self._open(origin, step_timeout_ms, trace)
+            confined = await self._open(origin, step_timeout_ms, trace, state or PageState())
         reusable = False
         try:
             yield confined
-            reusable = not trace
+            reusable = not own
         finally:
             if reusable and await confined.reset():
                 self._idle.append(confined)
@@ -161,14 +172,19 @@ class PlaywrightBrowser:
                 return self._idle.pop(index)
         return None
 
-    async def _open(self, origin: str, step_timeout_ms: int, trace: bool) -> PlaywrightPage:
+    async def _open(self, origin: str, step_timeout_ms: int, trace: bool, state: PageState) -> PlaywrightPage:
         try:
-            context = await self._browser.new_context(service_workers="block", accept_downloads=False)
+            context = await self._browser.new_context(
+                service_workers="block",
+                accept_downloads=False,
+                storage_state=cast(Any, state.storage_state),
+            )
         except PlaywrightError as exc:
             raise BrowserUnavailable(f"cannot open a browser context: {exc.message}") from None
         self.contexts_opened += 1
         confined = PlaywrightPage(context, origin, step_timeout_ms, self._testid_attribute)
         try:
+            await _apply_state(context, origin, state)
             await confined.start(trace=trace)
         except BaseException:
             await confined.close()
@@ -313,6 +329,25 @@ class PlaywrightPage:
     async def fill(self, locator: Locator, value: str) -> None:
         await _act(self.locate(locator).fill(value))
 
+    async def press(self, locator: Locator, key: str) -> None:
+        await _act(self.locate(locator).press(key))
+
+    async def select_option(self, locator: Locator, value: str | None) -> str:
+        found = self.locate(locator)
+        if value is None:
+            options = await _act(found.evaluate("el => Array.from(el.options || [], o => o.value)"))
+            value = next((option for option in options if isinstance(option, str) and option), None)
+            if value is None:
+                raise BrowserActionError("the <select> has no option with a non-empty value")
+        await _act(found.select_option(value=value))
+        return value
+
+    async def check(self, locator: Locator, checked: bool) -> None:
+        await _act(self.locate(locator).set_checked(checked))
+
+    async def storage_state(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await _act(self.context.storage_state()))
+
     async def wait_for_url(self, matches: Callable[[str], bool]) -> None:
         await _act(self.page.wait_for_url(matches))
 
@@ -420,6 +455,24 @@ class PlaywrightPage:
             self._tracing = False
             with suppress(PlaywrightError):
                 await self.context.tracing.stop()
+
+
+async def _apply_state(context: BrowserContext, origin: str, state: PageState) -> None:
+    """Give a new context its flags and headers, scoped to the preview's origin."""
+    if state.headers:
+        # Requests anywhere else are aborted by the route handler or refused by the egress proxy.
+        await context.set_extra_http_headers(dict(state.headers))
+    if state.cookies:
+        await context.add_cookies(
+            [{"name": name, "value": value, "url": origin} for name, value in state.cookies]
+        )
+    if state.local_storage:
+        # Data, not code: both values reach the script as JSON literals (ensure_ascii keeps U+2028 out).
+        entries, where = json.dumps(list(state.local_storage)), json.dumps(origin)
+        script = (
+            f"if (location.origin === {where}) for (const [k, v] of {entries}) localStorage.setItem(k, v)"
+        )
+        await context.add_init_script(script=script)
 
 
 def _is_top_level(request: PWRequest) -> bool:

@@ -5,6 +5,13 @@ The buggy build has two real bugs a gate should catch:
   `TypeError: Cannot read properties of undefined (reading 'discount')` in the browser;
 - `POST /api/orders` answers 500 (the server reads a coupon that is not there).
 
+Four more bugs need state to show, each fixed in the fixed build (`state.js`):
+- `/account` is behind a sign-in (`/login`, or `POST /api/login` with JSON) and "Show orders" throws
+  for an account without orders;
+- `/basket`'s "Check out" throws only when the cookie `flag_new-basket` is `true`;
+- `/search` (no button: Enter searches) throws only for a term with an unpriced product (`lamp`);
+- `/shipping`'s quote answers 500 only for the country picked in its `<select>` being `NO`.
+
 It also implements the app side of the gate's data-setup contract (`POST /__triagebot/setup`,
 see `triagebot.gates.setup`) and two endpoints for exercising the runner: `/api/flaky?key=K`
 fails only the first time it sees a key, and `/api/slow?ms=N` answers after a delay.
@@ -15,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Literal
@@ -29,6 +38,20 @@ SETUP_PATH = "/__triagebot/setup"
 SETUP_MAX_SKEW_SECONDS = 300
 MAX_SLOW_MS = 10_000
 PRICES = {"mug": 12, "tee": 30}
+STATE_PAGES = ("/login", "/account", "/basket", "/search", "/shipping")
+STATE_PAGE = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tiny Shop</title></head>
+<body><nav><a href="/">Shop</a></nav><main id="view"></main><script src="/static/state.js"></script></body>
+</html>"""
+# Who may sign in: the sample app's one account (tests pass their own through serve_sample_app).
+DEFAULT_LOGIN = ("qa@example.com", "tiny-shop-password")
+CATALOGUE: list[dict[str, Any]] = [
+    {"name": "Mug", "price": 12.0},
+    {"name": "Desk lamp", "price": None},  # price on request
+    {"name": "Lamp shade", "price": 9.5},
+]
+SHIPPING_RATES = {"US": 15, "DE": 9}  # the buggy build has no rate for NO
+FIXED_RATES = {**SHIPPING_RATES, "NO": 21}
 
 
 def _asset(name: str) -> bytes:
@@ -46,6 +69,9 @@ class AppState:
     flaky_seen: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)
     setup_calls: list[dict[str, Any]] = field(default_factory=list)
+    login: tuple[str, str] = DEFAULT_LOGIN
+    sessions: set[str] = field(default_factory=set)
+    headers_seen: list[dict[str, str]] = field(default_factory=list)  # every request's headers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -80,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         with self.state.lock:
             self.state.requests.append((self.command, self.path))
+            self.state.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
         return path
 
     def do_GET(self) -> None:
@@ -106,6 +133,29 @@ class _Handler(BaseHTTPRequestHandler):
             delay = min(int((query.get("ms") or ["0"])[0]), MAX_SLOW_MS)
             time.sleep(delay / 1000)
             self._json(200, {"slept_ms": delay})
+        elif path in STATE_PAGES:
+            self._send(200, STATE_PAGE, "text/html; charset=utf-8")
+        elif path == "/static/state.js":
+            script = f"const BUILD = {json.dumps(self.state.build)};\n".encode() + _asset("state.js")
+            self._send(200, script, "text/javascript; charset=utf-8")
+        elif path == "/api/account":
+            if self._session() is None:
+                self._json(401, {"error": "sign in first"})
+            else:
+                self._json(200, {"name": "QA", "orders": None})
+        elif path == "/api/search":
+            term = (query.get("q") or [""])[0].strip().lower()
+            found = [item for item in CATALOGUE if term and term in str(item["name"]).lower()]
+            self._json(200, found)
+        elif path == "/api/shipping":
+            country = (query.get("country") or [""])[0]
+            rates = FIXED_RATES if self.state.build == "fixed" else SHIPPING_RATES
+            if country not in FIXED_RATES:
+                self._json(400, {"error": "choose a country"})
+            elif country not in rates:
+                self._json(500, {"error": f"KeyError: {country!r}"})
+            else:
+                self._json(200, {"country": country, "rate": rates[country]})
         elif path == "/healthz":
             self._json(200, {"ok": True, "build": self.state.build})
         else:
@@ -120,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._place_order(body)
         elif path == SETUP_PATH:
             self._setup(body)
+        elif path == "/api/login":
+            self._sign_in(body)
         else:
             self._json(404, {"error": "not found"})
 
@@ -137,6 +189,35 @@ class _Handler(BaseHTTPRequestHandler):
             return
         total = sum(PRICES.get(sku, 0) for sku in items)
         self._json(201, {"id": f"ord-{len(self.state.orders) + 1}", "total": total, "coupon": coupon})
+
+    def _session(self) -> str | None:
+        cookies = SimpleCookie(self.headers.get("Cookie", ""))
+        session = cookies["sid"].value if "sid" in cookies else None
+        return session if session in self.state.sessions else None
+
+    def _sign_in(self, body: bytes) -> None:
+        try:
+            payload = json.loads(body or b"{}")
+            given = (str(payload.get("email")), str(payload.get("password")))
+        except (ValueError, AttributeError):
+            self._json(400, {"error": "expected a JSON object with email and password"})
+            return
+        if not (
+            hmac.compare_digest(given[0], self.state.login[0])
+            and hmac.compare_digest(given[1], self.state.login[1])
+        ):
+            self._json(401, {"error": "wrong email or password"})
+            return
+        session = secrets.token_hex(16)
+        with self.state.lock:
+            self.state.sessions.add(session)
+        body_out = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body_out)))
+        self.send_header("Set-Cookie", f"sid={session}; Path=/; HttpOnly; SameSite=Lax")
+        self.end_headers()
+        self.wfile.write(body_out)
 
     def _setup(self, body: bytes) -> None:
         problem = verify_setup_request(
@@ -214,12 +295,17 @@ class SampleApp:
 
 
 def serve_sample_app(
-    build: Build, port: int = 0, *, host: str = "127.0.0.1", setup_secret: str | None = None
+    build: Build,
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    setup_secret: str | None = None,
+    login: tuple[str, str] = DEFAULT_LOGIN,
 ) -> SampleApp:
     """Start the sample app in a background thread; port 0 picks a free one."""
     if build not in ("buggy", "fixed"):
         raise ValueError(f"build must be 'buggy' or 'fixed', not {build!r}")
-    state = AppState(build=build, setup_secret=setup_secret.encode() if setup_secret else None)
+    state = AppState(build=build, setup_secret=setup_secret.encode() if setup_secret else None, login=login)
     server = _Server((host, port), state)
     thread = threading.Thread(target=server.serve_forever, name=f"sampleapp-{build}", daemon=True)
     thread.start()
