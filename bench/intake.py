@@ -9,6 +9,8 @@ per server:
 - closed loop: `--concurrency` clients send `--requests` webhooks as fast as answers come (throughput);
 - paced: `--rate` requests a second for `--seconds` (the latency a steady Sentry sees: p50, p99).
 triagebot runs as in production: its outbox worker delivers to a local Slack stand-in meanwhile.
+Each server's CPU time per closed-loop request (its process and workers, read from /proc) is printed
+too: it moves far less with the machine's load than the rates do.
 """
 
 from __future__ import annotations
@@ -155,6 +157,22 @@ async def paced(port: int, requests: list[bytes], rate: float) -> list[float]:
     return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (uvicorn's workers)."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     """Return the q-quantile in milliseconds."""
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1] * 1000
@@ -236,14 +254,18 @@ def main() -> None:
     payloads = bodies(total)
     rows = []
     try:
-        for name, (_proc, port) in servers.items():
+        for name, (proc, port) in servers.items():
             requests = prepared(port, payloads)
             asyncio.run(closed_loop(port, requests[:200], args.concurrency))  # warm-up
+            cpu_before = cpu_seconds(proc.pid)
             rps, closed = asyncio.run(
                 closed_loop(port, requests[200 : 200 + args.requests], args.concurrency)
             )
+            cpu = (cpu_seconds(proc.pid) - cpu_before) / args.requests * 1000
             steady = asyncio.run(paced(port, requests[200 + args.requests :], args.rate))
-            rows.append((name, rps, pct(closed, 0.5), pct(closed, 0.99), pct(steady, 0.5), pct(steady, 0.99)))
+            rows.append(
+                (name, rps, pct(closed, 0.5), pct(closed, 0.99), pct(steady, 0.5), pct(steady, 0.99), cpu)
+            )
     finally:
         for proc, _port in servers.values():
             proc.terminate()
@@ -252,9 +274,10 @@ def main() -> None:
     print(f"\nwebhook intake on {args.database}: {args.requests} requests closed-loop (x{args.concurrency}),")
     print(f"then {args.rate:.0f} req/s for {args.seconds:.0f}s paced; machine: {os.cpu_count()} cores\n")
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
-    print(f"{'server':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'paced p50':>11}{'paced p99':>11}")
-    for name, rps, p50, p99, sp50, sp99 in rows:
-        print(f"{name:<17}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{sp50:>11.1f}{sp99:>11.1f}")
+    header = f"{'server':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'paced p50':>11}{'paced p99':>11}"
+    print(header + f"{'CPU ms/req':>12}")
+    for name, rps, p50, p99, sp50, sp99, cpu in rows:
+        print(f"{name:<17}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{sp50:>11.1f}{sp99:>11.1f}{cpu:>12.2f}")
     bare, durable, bot = rows
     print(
         f"\ntriagebot throughput = {bot[1] / durable[1]:.2f} x the minimal durable endpoint's (target >= 0.7)"
