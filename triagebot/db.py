@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
@@ -82,6 +82,14 @@ def transaction(sessions: SessionFactory) -> Iterator[Session]:
 
 
 @contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """Open a connection in a write transaction, commit when the block succeeds (no ORM session: for
+    the Core statements of hot paths). On SQLite it waits its turn on the same lock as `transaction`."""
+    with _SQLITE_WRITERS.get(engine) or nullcontext(), engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
 def reading(sessions: SessionFactory) -> Iterator[Session]:
     """Open a session for reads only: on SQLite it neither takes nor waits for the write lock."""
     with sessions() as session:
@@ -89,7 +97,7 @@ def reading(sessions: SessionFactory) -> Iterator[Session]:
         yield session
 
 
-def is_postgres(session_or_engine: Session | Engine) -> bool:
+def is_postgres(session_or_engine: Session | Engine | Connection) -> bool:
     """Say whether we are talking to PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from tests.conftest import FIXTURES
 from tests.support.signing import compact, sentry_headers
 from triagebot.bootstrap import Services
-from triagebot.db import transaction
+from triagebot.db import transaction, writing
 from triagebot.integrations.sentry.webhooks import parse_webhook
 from triagebot.outbox.models import OutboxMessage
 from triagebot.triage import service
@@ -89,8 +89,8 @@ def test_a_batch_leaves_what_one_at_a_time_leaves(services: Services) -> None:
     expected = snapshot(services)
     wipe(services)
 
-    with transaction(services.sessions) as session:
-        batched = service.record_webhooks(session, sequence)
+    with writing(services.engine) as conn:
+        batched = service.record_webhooks(conn, sequence)
 
     assert batched == one_by_one
     assert batched.count("duplicate") == 2 and "echo" in batched and batched.count("opened") == 3
@@ -107,20 +107,20 @@ def test_batches_in_turn_match_one_at_a_time(services: Services) -> None:
     wipe(services)
 
     for start in range(0, len(sequence), 5):
-        with transaction(services.sessions) as session:
-            service.record_webhooks(session, sequence[start : start + 5])
+        with writing(services.engine) as conn:
+            service.record_webhooks(conn, sequence[start : start + 5])
 
     assert snapshot(services) == expected
 
 
 def test_a_batch_of_stored_deliveries_changes_nothing(services: Services) -> None:
     sequence = mixed_sequence()
-    with transaction(services.sessions) as session:
-        service.record_webhooks(session, sequence)
+    with writing(services.engine) as conn:
+        service.record_webhooks(conn, sequence)
     before = snapshot(services)
 
-    with transaction(services.sessions) as session:
-        again = service.record_webhooks(session, list(reversed(sequence)))
+    with writing(services.engine) as conn:
+        again = service.record_webhooks(conn, list(reversed(sequence)))
 
     assert again == ["duplicate"] * len(sequence)
     assert snapshot(services) == before
@@ -150,8 +150,8 @@ def test_a_batch_given_raw_surrogates_still_stores_the_event_cleaned(services: S
     body = compact(payload)
     item = service.Webhook(parse_webhook("error", json.loads(body)), body, ROUTING)
 
-    with transaction(services.sessions) as session:
-        assert service.record_webhooks(session, [item]) == ["opened"]
+    with writing(services.engine) as conn:
+        assert service.record_webhooks(conn, [item]) == ["opened"]
 
     with services.sessions() as session:
         issue = session.get(Issue, "1170820242")

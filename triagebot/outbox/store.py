@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, true, update
+from sqlalchemy import Connection, and_, exists, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -49,7 +49,7 @@ def enqueue(
     return insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
 
 
-def enqueue_many(session: Session, rows: Sequence[Outgoing]) -> None:
+def enqueue_many(conn: Connection, rows: Sequence[Outgoing]) -> None:
     """Add rows in the caller's transaction with one statement, in order; skip queued dedupe keys."""
     if not rows:
         return
@@ -69,7 +69,7 @@ def enqueue_many(session: Session, rows: Sequence[Outgoing]) -> None:
         for row in rows
     ]
     # Rows without a dedupe key never conflict (NULLs are distinct), so one statement serves both kinds.
-    session.connection().execute(_enqueue_statement(is_postgres(session)), values)
+    conn.execute(_enqueue_statement(is_postgres(conn)), values)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -146,15 +146,14 @@ def record_webhook(session: Session, webhook: Webhook) -> str:
     return record_report(session, report=report, routing=webhook.routing) if fresh else "duplicate"
 
 
-def record_webhooks(session: Session, webhooks: Sequence[Webhook]) -> list[str]:
+def record_webhooks(conn: Connection, webhooks: Sequence[Webhook]) -> list[str]:
     """Do what `record_webhook` does for each webhook in turn, in a few statements; return the outcomes.
 
     Core statements run with many parameter sets at once (no ORM objects): the deliveries, the new
     issues, one read of the issues touched, one update of them and one insert of their outbox rows.
     Keys and ids go in sorted order, so concurrent batches on PostgreSQL lock rows in the same order.
     """
-    conn = session.connection()
-    postgres = is_postgres(session)
+    postgres = is_postgres(conn)
     now = utcnow()
     outcomes = ["duplicate"] * len(webhooks)
     first: dict[str, int] = {}  # a delivery key -> the first webhook of the batch carrying it
@@ -222,7 +221,7 @@ def record_webhooks(session: Session, webhooks: Sequence[Webhook]) -> list[str]:
         ]
         if rows:
             conn.execute(statement, rows)
-    enqueue_many(session, outgoing)
+    enqueue_many(conn, outgoing)
     return outcomes
 
 
@@ -297,7 +296,7 @@ def _statements(postgres: bool) -> _Statements:
 
 
 def _load_or_create(
-    conn: Any, postgres: bool, webhooks: list[Webhook], now: datetime
+    conn: Connection, postgres: bool, webhooks: list[Webhook], now: datetime
 ) -> tuple[dict[str, Any], set[str]]:
     """Load (and lock) the batch's issues, inserting the missing ones; return them and the ids created."""
     statements = _statements(postgres)

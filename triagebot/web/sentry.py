@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction
+from triagebot.db import transaction, writing
 from triagebot.errors import MalformedPayload, UnsupportedEvent
 from triagebot.group_commit import GroupCommit
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
@@ -37,9 +37,7 @@ def router(services: Services) -> APIRouter:
 
     async def accept(report: IssueReport, body: bytes) -> JSONResponse:
         outcome = await writer.submit(service.Webhook(report, body, _routing(services, report)))
-        services.outbox.kick()
         services.metrics.webhook("sentry", outcome)
-        log.info("sentry %s issue=%s -> %s", report.key, report.issue_id, outcome)
         return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
 
     @api.post("/webhooks/sentry", status_code=202)
@@ -97,11 +95,22 @@ def _routing(services: Services, report: IssueReport) -> service.Routing:
 
 def _store_many(services: Services, webhooks: Sequence[service.Webhook]) -> list[str]:
     """Commit a batch of webhooks in one transaction; return each one's outcome."""
-    with transaction(services.sessions) as session:
-        return service.record_webhooks(session, webhooks)
+    with writing(services.engine) as conn:
+        outcomes = service.record_webhooks(conn, webhooks)
+    _committed(services, webhooks, outcomes)
+    return outcomes
 
 
 def _store_one(services: Services, webhook: service.Webhook) -> str:
     """Commit one webhook alone (when its batch failed, so a bad one fails by itself)."""
     with transaction(services.sessions) as session:
-        return service.record_webhook(session, webhook)
+        outcome = service.record_webhook(session, webhook)
+    _committed(services, [webhook], [outcome])
+    return outcome
+
+
+def _committed(services: Services, webhooks: Sequence[service.Webhook], outcomes: Sequence[str]) -> None:
+    """Wake the outbox once for the whole batch, and log each webhook (here, off the event loop)."""
+    services.outbox.kick()
+    for webhook, outcome in zip(webhooks, outcomes, strict=True):
+        log.info("sentry %s issue=%s -> %s", webhook.report.key, webhook.report.issue_id, outcome)
