@@ -48,18 +48,27 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS bench_deliveries (id {pk}, event_id TEXT N
 
 
 def _connect() -> Any:
-    """Open this thread's connection (and the table, the first time)."""
+    """Open this thread's connection."""
     if _URL.startswith("postgresql"):
         import psycopg
 
-        conn = psycopg.connect(_URL, autocommit=True)  # one INSERT is its own committed transaction
-        conn.execute(_SCHEMA.format(pk="BIGSERIAL PRIMARY KEY"))
-        return conn
+        return psycopg.connect(_URL, autocommit=True)  # one INSERT is its own committed transaction
     conn = sqlite3.connect(_URL.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(_SCHEMA.format(pk="INTEGER PRIMARY KEY"))
     return conn
+
+
+def create_table(url: str) -> None:
+    """Create the baseline's table, before its server starts (its threads and workers would race)."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(_SCHEMA.format(pk="BIGSERIAL PRIMARY KEY"))
+        return
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute(_SCHEMA.format(pk="INTEGER PRIMARY KEY"))
 
 
 @durable.post("/webhooks/sentry")

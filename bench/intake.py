@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx  # only to wait for the servers to start
 import psycopg
 
+from bench.bare_app import create_table
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import SENTRY_SECRET, compact, sentry_headers
 from triagebot.db import migrate
@@ -214,6 +215,7 @@ def main() -> None:
         "TRIAGEBOT_SCHEDULER_ENABLED": "false",
     }
     durable_url = f"sqlite:///{workdir / 'durable.db'}" if args.database == "sqlite" else db_url
+    create_table(durable_url)
     bare_port, durable_port, bot_port = free_port(), free_port(), free_port()
     workers = ["--workers", str(args.workers)] if args.workers > 1 else []
     uvicorn = [

@@ -97,6 +97,12 @@ def reading(sessions: SessionFactory) -> Iterator[Session]:
         yield session
 
 
+def writer_threads(engine: Engine) -> int:
+    """How many threads may usefully commit at once: one for SQLite (a single writer), a few for
+    PostgreSQL (their round trips overlap; more only fight over the GIL)."""
+    return 1 if engine.dialect.name == "sqlite" else 4
+
+
 def is_postgres(session_or_engine: Session | Engine | Connection) -> bool:
     """Say whether we are talking to PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from copy import deepcopy
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from tests.conftest import FIXTURES
 from tests.support.signing import compact, sentry_headers
+from triagebot.app import create_app
 from triagebot.bootstrap import Services
 from triagebot.db import transaction, writing
 from triagebot.integrations.sentry.webhooks import parse_webhook
@@ -156,3 +159,31 @@ def test_a_batch_given_raw_surrogates_still_stores_the_event_cleaned(services: S
     with services.sessions() as session:
         issue = session.get(Issue, "1170820242")
         assert issue is not None and issue.environment == "prod\ufffd"
+
+
+def test_concurrent_webhooks_through_the_route_count_every_event_once(services: Services) -> None:
+    base = json.loads((SENTRY / "error.created.json").read_text())
+    requests = []
+    for n in range(40):
+        payload = deepcopy(base)
+        payload["data"]["error"]["issue_id"] = str(900 + n % 5)
+        payload["data"]["error"]["event_id"] = f"{n % 30:032x}"  # ten of them are retries
+        body = compact(payload)
+        requests.append((body, sentry_headers("error", body)))
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=create_app(services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://triagebot.test") as client:
+            posts = [client.post("/webhooks/sentry", content=body, headers=head) for body, head in requests]
+            return await asyncio.gather(*posts)
+
+    answers = asyncio.run(send_all())
+
+    assert {answer.status_code for answer in answers} == {202}
+    outcomes = [answer.json()["outcome"] for answer in answers]
+    assert (outcomes.count("opened"), outcomes.count("duplicate")) == (5, 10)
+    with services.sessions() as session:
+        seen = {issue.id: issue.events_seen for issue in session.execute(select(Issue)).scalars()}
+        roots = session.execute(select(OutboxMessage).where(OutboxMessage.kind == service.POST_ROOT)).all()
+    assert seen == {str(900 + k): 6 for k in range(5)}  # 30 distinct events over 5 issues
+    assert len(roots) == 5

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import zlib
 from collections.abc import Sequence
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction, writing
+from triagebot.db import transaction, writer_threads, writing
 from triagebot.errors import MalformedPayload, UnsupportedEvent
 from triagebot.group_commit import GroupCommit
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
@@ -27,15 +28,21 @@ def router(services: Services) -> APIRouter:
     """Build the Sentry webhook routes."""
     api = APIRouter()
     settings = services.settings
-    # Concurrent webhooks share one writer thread and one commit (see group_commit): the event loop
-    # never blocks on the database, and the store commits once per batch instead of once per webhook.
-    writer: GroupCommit[service.Webhook, str] = GroupCommit(
-        functools.partial(_store_many, services),
-        functools.partial(_store_one, services),
-        name="sentry-intake",
-    )
+    # Concurrent webhooks share a writer thread and one commit (see group_commit): the event loop never
+    # blocks on the database, and the store commits once per batch instead of once per webhook. Where
+    # the store takes several writers at once (PostgreSQL), each issue belongs to one of them, so
+    # their batches never wait on each other's issue row locks.
+    writers: list[GroupCommit[service.Webhook, str]] = [
+        GroupCommit(
+            functools.partial(_store_many, services),
+            functools.partial(_store_one, services),
+            name=f"sentry-intake-{n}",
+        )
+        for n in range(writer_threads(services.engine))
+    ]
 
     async def accept(report: IssueReport, body: bytes) -> JSONResponse:
+        writer = writers[zlib.crc32(report.issue_id.encode()) % len(writers)]
         outcome = await writer.submit(service.Webhook(report, body, _routing(services, report)))
         services.metrics.webhook("sentry", outcome)
         return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
