@@ -98,9 +98,9 @@ def write_draft(
 ) -> list[Path]:
     """Derive (and verify, given a URL) the spec, write it and its test under `out`; return the files."""
     payload = _read_json(source)
-    config = load_config(out)
+    config, preview = load_config(out), load_preview_config(out)
     event = normalize_event(payload)
-    spec = derive_spec(event, test_id_attribute=config.test_id_attribute)
+    spec = derive_spec(event, test_id_attribute=config.test_id_attribute, preview=preview)
     if verify_url is not None:
         result = verify_draft(
             spec,
@@ -115,7 +115,7 @@ def write_draft(
     spec_text = dump_spec(spec)
     parse_spec(_yaml_round_trip(spec_text), file=f"{SPEC_DIR}/{spec.id}.yml")  # what the gate will load
     chosen: Format = "python" if (fmt or config.format) == "python" else "ts"
-    test_rel, test_text = render_test(spec, chosen, config=config, preview=load_preview_config(out))
+    test_rel, test_text = render_test(spec, chosen, config=config, preview=preview)
     spec_path, test_path = out / SPEC_DIR / f"{spec.id}.yml", out / test_rel
     for path, text in ((spec_path, spec_text), (test_path, test_text)):
         try:

@@ -113,7 +113,7 @@ class GateDelivery:
                     selected,
                     base_url=preview,
                     settings=self.settings,
-                    options=GateOptions.from_settings(self.settings),
+                    options=GateOptions.from_settings(self.settings, preview=loaded.preview),
                     quarantine=quarantine,
                     selection=selection,
                     launcher=self.launcher,
@@ -125,6 +125,8 @@ class GateDelivery:
         verdict = ERROR if error else _verdict(result, loaded)
         if verdict == ERROR and error is None and loaded.errors:
             error = f"{len(loaded.errors)} spec file(s) do not validate"
+        if verdict == ERROR and error is None and result is not None:
+            error = _could_not_run(result)
         if result is not None and verdict == FAILED and _unreachable(result):
             verdict, error = ERROR, f"the preview at {preview} is unreachable"
         self._finish(gate_id, result=result, verdict=verdict, error=error, spec_errors=loaded.errors)
@@ -284,6 +286,15 @@ def _verdict(result: GateResult | None, loaded: LoadedSpecs) -> str:
     if verdict == PASSED and loaded.errors:
         return ERROR
     return verdict
+
+
+def _could_not_run(result: GateResult) -> str | None:
+    """Say why specs could not run (the first one's reason, and how many shared the fate)."""
+    stopped = [r.failure for r in result.results if r.status == "error" and r.failure is not None]
+    if not stopped:
+        return None
+    reason = stopped[0].message.removeprefix("could not run: ")
+    return reason if len(stopped) == 1 else f"{reason} (and {len(stopped) - 1} more spec(s) could not run)"
 
 
 def _unreachable(result: GateResult) -> bool:

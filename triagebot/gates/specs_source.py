@@ -11,8 +11,9 @@ from typing import Protocol
 
 import yaml
 
+from triagebot.drafts.config import CONFIG_PATH, PreviewConfig, parse_preview_config
 from triagebot.drafts.spec import Spec, parse_spec
-from triagebot.errors import SpecError
+from triagebot.errors import BadInput, SpecError
 
 SPEC_DIR = ".triagebot/tests"
 SPEC_SUFFIXES = (".yml", ".yaml")
@@ -34,6 +35,7 @@ class LoadedSpecs:
 
     specs: list[Spec] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, message naming the field)
+    preview: PreviewConfig | None = None  # `.triagebot/config.yml`'s sign-in, flags and headers recipe
 
 
 def parse_spec_text(text: str, file: str) -> Spec:
@@ -66,6 +68,10 @@ def load_at(host: SpecFiles, repo: str, sha: str) -> LoadedSpecs:
             continue
         seen[spec.id] = path
         loaded.specs.append(spec)
+    try:
+        loaded.preview = parse_preview_config(host.read_file(repo, CONFIG_PATH, sha), source=CONFIG_PATH)
+    except BadInput as exc:
+        loaded.errors.append((CONFIG_PATH, str(exc)))
     if len(paths) > MAX_SPECS:
         loaded.errors.append((SPEC_DIR, f"{SPEC_DIR}: more than {MAX_SPECS} specs; the rest were not read"))
     return loaded
