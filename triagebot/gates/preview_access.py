@@ -105,17 +105,22 @@ class PreviewAccess:
                 data = data.replace(form.encode("utf-8", "surrogatepass"), REDACTED.encode())
         return data
 
-    def scrub_zip(self, path: Path) -> None:
-        """Rewrite a zip (a Playwright trace) with every value read replaced in each member."""
+    def scrub_zip(self, path: Path) -> bool:
+        """Rewrite a zip (a Playwright trace) with every value read replaced; False if it had to go."""
         if not self.secrets:
-            return
-        with zipfile.ZipFile(path) as source:
-            members = [(info, self.scrub_bytes(source.read(info))) for info in source.infolist()]
+            return True
+        try:
+            with zipfile.ZipFile(path) as source:
+                members = [(info, self.scrub_bytes(source.read(info))) for info in source.infolist()]
+        except (zipfile.BadZipFile, OSError):
+            path.unlink(missing_ok=True)  # what cannot be scrubbed is not kept
+            return False
         temporary = path.with_suffix(".scrubbing")
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as target:
             for info, data in members:
                 target.writestr(info, data)
         temporary.replace(path)
+        return True
 
 
 def flag_text(value: bool | str | int | float) -> str:

@@ -668,8 +668,8 @@ class _Runner:
         screenshot, trace = await page.save_evidence(
             folder / f"attempt-{number}-screenshot.png", folder / f"attempt-{number}-trace.zip"
         )
-        if trace is not None:
-            self.access.scrub_zip(trace)  # a trace records request headers and typed values
+        if trace is not None and not self.access.scrub_zip(trace):  # traces record request headers
+            trace = None
         seen = page.observations
         try:
             final_url: str | None = await page.current_url()
