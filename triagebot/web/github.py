@@ -4,7 +4,7 @@ Flows own their handlers: each lists them in a module-level `HANDLERS` dict in o
 HANDLER_MODULES, e.g. `{"pull_request.closed": [on_pull_request]}`, where a handler is
 `(services, event: GitHubEvent) -> outcome` (anything JSON-able) that opens its own short
 transactions. Several flows may handle one key; a module that does not exist is skipped. A handler
-raising UnsupportedEvent is answered 200 "ignored", MalformedPayload 400.
+raising UnsupportedEvent (or any other BadInput) is answered "ignored", MalformedPayload 400.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col
 
 from triagebot.db import transaction
-from triagebot.errors import MalformedPayload, UnsupportedEvent
+from triagebot.errors import BadInput, MalformedPayload
 from triagebot.integrations.github.webhooks import GitHubEvent
 from triagebot.settings import secret
 from triagebot.triage import service
@@ -123,7 +123,11 @@ def _accept(services: Services, event: GitHubEvent, body: bytes, chosen: list[Ha
         for handler in chosen:
             try:
                 outcomes.append(handler(services, event))
-            except UnsupportedEvent as exc:
+            except MalformedPayload:
+                raise
+            except BadInput as exc:
+                # Known but unusable, e.g. a deployment whose environment_url is not a URL: said, not retried.
+                log.info("github %s delivery=%s ignored: %s", event.key, event.delivery, exc)
                 outcomes.append(f"ignored: {exc}")
     except MalformedPayload as exc:
         _set_outcome(services, event, "malformed")

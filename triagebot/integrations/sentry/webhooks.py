@@ -137,7 +137,7 @@ def _field_name(exc: ValidationError, prefix: str) -> str:
 
 def issue_web_url(url: str | None) -> str | None:
     """Turn an event's web URL (`.../issues/<id>/events/<eid>/`) into the issue's, dropping referrers."""
-    if not url or not re.match(r"^https?://", url):
+    if not isinstance(url, str) or not re.match(r"^https?://", url):  # a number or null is no link
         return None
     url = re.sub(r"events/[^/]+/?$", "", url.split("?", 1)[0])
     return url if url.endswith("/") else url + "/"
@@ -169,7 +169,8 @@ def parse_webhook(resource: str, body: object) -> IssueReport:
         report = from_issue(raw_issue, common)
         assignee = envelope.data.get("assignee")
         if envelope.action == "assigned" and isinstance(assignee, dict):
-            report.assignee = assignee.get("email") or assignee.get("name") or report.assignee
+            named = [assignee.get("email"), assignee.get("name")]  # a team has a name and no email
+            report.assignee = next((str(v) for v in named if isinstance(v, str) and v), report.assignee)
         if envelope.data.get("resolution_type"):
             report.extra["resolution_type"] = envelope.data["resolution_type"]
         return report
