@@ -200,6 +200,7 @@ export default defineConfig({{
   workers: {workers},
   reporter: [["json", {{ outputFile: "results.json" }}]],
   use: {{
+    baseURL: process.env.BASE_URL,
     trace: "on-first-retry",
     launchOptions: {{ executablePath: {chromium}, args: {args} }},
   }},
@@ -299,7 +300,8 @@ def compare(rounds: int) -> int:
                     runs.append(run)
                     print(
                         f"{number:<7}{run.tool:<22}{run.build:<7}{run.wall:>8.2f}{run.cpu:>8.1f}"
-                        f"{run.failed:>5}/{run.total}"
+                        f"{run.failed:>5}/{run.total}",
+                        flush=True,
                     )
         print(f"\nload average after {_load()}\n")
     gate_fixed = statistics.median(r.wall for r in runs if r.tool == "triagebot gate" and r.build == "fixed")

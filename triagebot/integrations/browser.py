@@ -73,6 +73,7 @@ SETTLE_TICKS = 5
 _SETTLE_POLL_S = 0.025
 _SETTLED = "([q, n, age]) => window.__triagebotWork ? window.__triagebotWork.settled(q, n, age) : true"
 _COUNTED_IN_PAGE = ("fetch", "xhr")
+_STREAMS = ("eventsource", "websocket")  # open for as long as the page lives: never a step's work
 _BLOCKED_BY_US = "net::ERR_BLOCKED_BY_CLIENT"
 
 
@@ -271,7 +272,8 @@ class PlaywrightPage:
             self.observations.console_errors.append(message.text)
 
     def _on_request(self, request: PWRequest) -> None:
-        self._in_flight[request] = time.monotonic()
+        if request.resource_type not in _STREAMS:
+            self._in_flight[request] = time.monotonic()
 
     def _on_request_finished(self, request: PWRequest) -> None:
         self._in_flight.pop(request, None)

@@ -1,7 +1,8 @@
 // Installed in every page a gate opens, before the page's own scripts: counts the work the page has
-// outstanding (fetches, their body reads, XHRs, short timers) so the gate judges a spec only after
-// the callbacks of that work have run. A response arriving is not the end: the handler that throws
-// runs after it, in a task of its own, and on a busy machine that task can come much later.
+// outstanding (fetches, their body reads, XHRs, short timers, animation frames) so the gate judges
+// a spec only after the callbacks of that work have run. A response arriving is not the end: the
+// handler that throws runs after it, in a task of its own, and on a busy machine that task can come
+// much later.
 (() => {
   if (Object.prototype.hasOwnProperty.call(window, "__triagebotWork")) return;
   const MAX_TIMER_MS = __MAX_TIMER_MS__; // filled in by the adapter: the gate's step timeout
@@ -95,6 +96,36 @@
     }
     return realClearTimeout(id);
   };
+
+  // An animation frame is a short timer too: the work a click schedules for the next frame counts.
+  if (typeof window.requestAnimationFrame === "function") {
+    const realRaf = window.requestAnimationFrame.bind(window);
+    const realCancelRaf = window.cancelAnimationFrame.bind(window);
+    const frames = new Map(); // frame id -> token
+    window.requestAnimationFrame = function requestAnimationFrame(callback) {
+      if (typeof callback !== "function" || rearmed.has(callback)) return realRaf(callback);
+      const token = begin();
+      const id = realRaf((time) => {
+        frames.delete(id);
+        rearmed.add(callback);
+        try {
+          return callback(time);
+        } finally {
+          end(token);
+        }
+      });
+      frames.set(id, token);
+      return id;
+    };
+    window.cancelAnimationFrame = function cancelAnimationFrame(id) {
+      const token = frames.get(id);
+      if (token !== undefined) {
+        frames.delete(id);
+        end(token);
+      }
+      return realCancelRaf(id);
+    };
+  }
 
   // Resolves once nothing younger than `maxAgeMs` is outstanding and nothing began or ended for
   // `quietMs`, over at least `ticks` turns of the page's own event loop: a page starved of CPU turns
