@@ -14,7 +14,7 @@ from triagebot.backfill import prs, service
 from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
 from triagebot.backfill.service import DASHBOARD_USER
 from triagebot.db import SessionFactory, reading, transaction, utcnow
-from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, parse_config
+from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, parse_config, parse_preview_config
 from triagebot.drafts.event import normalize_event
 from triagebot.drafts.spec import Spec, dump_spec, parse_spec
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
@@ -160,8 +160,17 @@ class BackfillDelivery:
             self._record(issue.id, draft.spec, None, unverified=NONE_CONFIGURED)
             return draft
         event = normalize_event(issue.latest_event) if issue.latest_event else None
+        try:
+            preview = parse_preview_config(config_text)
+        except BadInput:
+            preview = None  # the draft itself already said what is wrong with the config
         outcome = verify_or_refuse(
-            draft.spec, base_url=target.url, settings=self.settings, event=event, launcher=self.launcher
+            draft.spec,
+            base_url=target.url,
+            settings=self.settings,
+            event=event,
+            launcher=self.launcher,
+            preview=preview,
         )
         log.info(
             "verified %s against %s (%s): %s", issue.id, target.url, target.source, outcome.verdict.result

@@ -108,6 +108,7 @@ def write_draft(
             settings=_settings_for(verify_url),
             event=event,
             budget_seconds=verify_budget,
+            preview=preview,
         )
         spec = result.spec
         if outcome is not None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from triagebot.drafts.config import PreviewConfig
 from triagebot.drafts.event import SentryEvent
 from triagebot.drafts.spec import SPEC_ID, Spec, Verification
 from triagebot.errors import BadInput, RefusedHost
@@ -58,10 +59,13 @@ def verify_or_refuse(
     settings: Settings,
     event: SentryEvent | None = None,
     launcher: BrowserLauncher | None = None,
+    preview: PreviewConfig | None = None,
 ) -> Outcome:
     """Verify as `verify_draft` does, a URL that is not a usable origin giving the verdict `error`."""
     try:
-        return verify_draft(spec, base_url=base_url, settings=settings, event=event, launcher=launcher)
+        return verify_draft(
+            spec, base_url=base_url, settings=settings, event=event, launcher=launcher, preview=preview
+        )
     except BadInput as exc:
         return _finish(spec.model_copy(update={"verification": None}), Verdict(ERROR, str(exc)), base_url)
 
@@ -75,8 +79,15 @@ def verify_draft(
     options: GateOptions | None = None,
     launcher: BrowserLauncher | None = None,
     budget_seconds: float | None = None,
+    preview: PreviewConfig | None = None,
 ) -> Outcome:
-    """Verify a draft against the build at `base_url` (blocking); BadInput for an unusable URL."""
+    """Verify a draft against the build at `base_url` (blocking); BadInput for an unusable URL.
+
+    `preview` is the repository's `preview:` config (sign-in, flags, headers): the draft enters the
+    build exactly as the gate would.
+    """
+    if options is None:
+        options = GateOptions.from_settings(settings, preview=preview)
     return asyncio.run(
         verify_draft_async(
             spec,
