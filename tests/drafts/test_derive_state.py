@@ -209,3 +209,33 @@ def test_hostile_names_and_values_stay_data(hostile: str) -> None:
     assert spec.sign_in
     assert spec.flags[0].key == hostile[:256]  # kept as a value, cut to the schema's bound
     assert isinstance(spec.steps[-1], Select)
+
+
+def test_a_parameter_named_unlike_the_field_is_taken_from_the_next_request() -> None:
+    crumbs = [
+        ui("ui.input", 'input#site-search[name="search"]'),
+        ui("ui.input", 'input#site-search[name="search"]'),  # a second burst of typing: one fill
+        fetch("/api/find?page=2&q=desk"),
+    ]
+    spec = derive(browser_event(crumbs))
+    assert [(type(s).__name__, getattr(s, "value", None)) for s in spec.steps] == [
+        ("Fill", "desk"),
+        ("Press", None),
+    ]
+
+
+def test_an_ambiguous_request_leaves_the_value_synthetic() -> None:
+    crumbs = [ui("ui.input", 'input[name="search"]'), fetch("/api/find?q=desk&category=office")]
+    fill = derive(browser_event(crumbs)).steps[0]
+    assert isinstance(fill, Fill) and fill.synthetic
+
+
+def test_a_request_after_another_field_is_not_this_fields() -> None:
+    crumbs = [
+        ui("ui.input", 'input[name="first"]'),
+        ui("ui.input", 'input[name="second"]'),
+        fetch("/api/find?term=desk"),
+    ]
+    first, second = derive(browser_event(crumbs)).steps[:2]
+    assert isinstance(first, Fill) and first.synthetic
+    assert isinstance(second, Fill) and second.value == "desk"

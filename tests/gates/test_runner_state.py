@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -179,20 +180,28 @@ def tls_server(tmp_path: Path) -> Iterator[int]:
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    loop = asyncio.new_event_loop()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with client, contextlib.suppress(OSError):
+                client.settimeout(2)
+                context.wrap_socket(client, server_side=True).close()
 
-    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0, ssl=context))
-    port = server.sockets[0].getsockname()[1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield port
+        yield listener.getsockname()[1]
     finally:
-        loop.call_soon_threadsafe(loop.stop)
+        stop.set()
         thread.join(5)
+        listener.close()
 
 
 def test_the_probe_names_a_bad_certificate(tls_server: int) -> None:

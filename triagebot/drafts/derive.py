@@ -266,9 +266,20 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
             step = ExpectUrl(path=path) if clicked else Goto(path=path)
             clicked = False
         elif crumb.category in ("ui.click", "ui.input"):
-            step = _ui_step(crumb, test_id_attribute, position, requests)
-            if step is None or (isinstance(step, Fill) and steps and _same_field(steps, step)):
-                continue  # an unknown target, or the same field typed into again
+            step = _ui_step(
+                crumb, test_id_attribute, position, requests, _next_field(event.breadcrumbs, position)
+            )
+            if step is None:
+                continue  # `<unknown>` targets cannot be found again
+            if isinstance(step, Fill) and steps and _same_field(steps, step):
+                # The same field typed into again (Sentry records a burst of typing once a second):
+                # one fill, holding the value a request carried if either burst found one.
+                if not step.synthetic:
+                    steps[-1] = step
+                if _submitted_by_enter(event.breadcrumbs, position):
+                    steps.append(Press(locator=step.locator, key="Enter"))
+                    clicked = True
+                continue
             clicked = clicked or isinstance(step, Click | Press)
         if step is not None:
             if len(steps) >= MAX_STEPS - 1:
@@ -288,6 +299,19 @@ def _same_field(steps: list[Step], fill: Fill) -> bool:
     return isinstance(last, Fill) and last.locator == fill.locator
 
 
+def _next_field(crumbs: tuple[Breadcrumb, ...], position: int) -> int | None:
+    """Return where the user next typed into or clicked a form field, if they did."""
+    for later, crumb in enumerate(crumbs[position + 1 :], start=position + 1):
+        if crumb.message == crumbs[position].message:
+            continue  # the same field again
+        if crumb.category == "ui.input" or (
+            crumb.category == "ui.click"
+            and re.search(r"(?:^|> )(?:input|select|textarea)\b", crumb.message or "")
+        ):
+            return later
+    return None
+
+
 def _submitted_by_enter(crumbs: tuple[Breadcrumb, ...], position: int) -> bool:
     """Say whether typing was followed by a request with no click in between: Enter sent it."""
     for crumb in crumbs[position + 1 :]:
@@ -301,7 +325,11 @@ def _submitted_by_enter(crumbs: tuple[Breadcrumb, ...], position: int) -> bool:
 
 
 def _ui_step(
-    crumb: Breadcrumb, test_id_attribute: str, position: int = -1, requests: Iterable[RequestSeen] = ()
+    crumb: Breadcrumb,
+    test_id_attribute: str,
+    position: int = -1,
+    requests: Iterable[RequestSeen] = (),
+    until: int | None = None,
 ) -> Step | None:
     selector = crumb.message or ""
     elements = parse_selector(selector)
@@ -316,7 +344,7 @@ def _ui_step(
     kind = target.attributes.get("type", "").lower()
     names = [target.attributes.get("name", ""), target.id or ""]
     if target.tag == "select":
-        found = value_for(names, position, list(requests))
+        found = value_for(names, position, list(requests), until=until)
         if found is None:
             return Select(locator=locator)
         return Select(locator=locator, value=found[0], source=found[1].label[:2048])
@@ -324,7 +352,7 @@ def _ui_step(
         return Check(locator=locator)
     if crumb.category == "ui.click" or kind in ("file", "submit", "button", "reset", "image"):
         return Click(locator=locator)
-    found = value_for(names, position, list(requests))
+    found = value_for(names, position, list(requests), until=until)
     if found is not None:
         return Fill(locator=locator, value=found[0], synthetic=False, source=found[1].label[:2048])
     return Fill(locator=locator, value=synthetic_value(target))

@@ -27,6 +27,8 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 FILTERED = ("[Filtered]", "[filtered]", "[redacted]", "[Redacted]")
+# Parameters that page or sort results: never what a user typed or chose in a field.
+PAGING = re.compile(r"^(?:page|per_?page|limit|offset|cursor|sort|order|size|_|v|t|ts|cb|lang|locale)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -65,18 +67,29 @@ def requests_seen(crumbs: Sequence[Breadcrumb], origin: str | None) -> list[Requ
 
 
 def value_for(
-    field_names: Sequence[str], after: int, requests: Sequence[RequestSeen]
+    field_names: Sequence[str], after: int, requests: Sequence[RequestSeen], *, until: int | None = None
 ) -> tuple[str, RequestSeen] | None:
-    """Find the first later request with a parameter named like the field; None if none is usable."""
+    """Find the value a field held in a later request; None when no usable one is there.
+
+    A parameter named like the field (`name` or `id`) wins. Failing that, the first request before
+    `until` (the next field the user touched) whose only parameter besides paging ones is usable is
+    taken: apps often name the query parameter differently from the field (`<input name=search>`
+    sending `?q=`).
+    """
     wanted = {name.lower() for name in field_names if name}
-    if not wanted:
-        return None
-    for request in requests:
-        if request.position <= after:
-            continue
+    later = [request for request in requests if request.position > after]
+    for request in later:
         for name, value in request.params:
             if name.lower() in wanted:
                 return (value, request) if is_copyable(name, value) else None
+    for request in later:
+        if until is not None and request.position > until:
+            break
+        meaningful = [(name, value) for name, value in request.params if not PAGING.match(name)]
+        if len(meaningful) == 1 and is_copyable(*meaningful[0]):
+            return meaningful[0][1], request
+        if meaningful:
+            break  # the first request with parameters is the one the field fed, or none is
     return None
 
 

@@ -336,13 +336,20 @@ class PlaywrightPage:
 
     async def select_option(self, locator: Locator, value: str | None) -> str:
         found = self.locate(locator)
+        script = "el => Array.from(el.options || [], o => [o.value, (o.label || o.text || '').trim()])"
+        options = [(str(v), str(label)) for v, label in await _act(found.evaluate(script))]
         if value is None:
-            options = await _act(found.evaluate("el => Array.from(el.options || [], o => o.value)"))
-            value = next((option for option in options if isinstance(option, str) and option), None)
-            if value is None:
-                raise BrowserActionError("the <select> has no option with a non-empty value")
-        await _act(found.select_option(value=value))
-        return value
+            chosen = next((v for v, _label in options if v), None)
+        else:
+            # The value a request carried is usually the option's value, sometimes its label.
+            chosen = next((v for v, _ in options if v == value), None) or next(
+                (v for v, label in options if label.casefold() == value.casefold()), None
+            )
+        if chosen is None:
+            wanted = "a non-empty value" if value is None else f"the value or label {value[:80]!r}"
+            raise BrowserActionError(f"the <select> has no option with {wanted}")
+        await _act(found.select_option(value=chosen))
+        return chosen
 
     async def check(self, locator: Locator, checked: bool) -> None:
         await _act(self.locate(locator).set_checked(checked))
