@@ -208,8 +208,20 @@ class Demo:
         with self.narrator.step("Serving Tiny Shop") as found:
             buggy, fixed = serve_sample_app("buggy"), serve_sample_app("fixed")
             self.stops += [buggy.stop, fixed.stop]
+            self._main_deployed(buggy.url)
             found(f"Tiny Shop served: buggy build {buggy.url}, fixed build {fixed.url}")
         return buggy.url, fixed.url
+
+    def _main_deployed(self, url: str) -> None:
+        """Record the buggy build as main's preview, as a deployment_status would: drafts verify there."""
+        from triagebot.db import transaction
+        from triagebot.integrations.localrepo import LocalRepoHost
+        from triagebot.verify.where import record_default_preview
+
+        host = self.services.code_host
+        if isinstance(host, LocalRepoHost):
+            with transaction(self.services.sessions) as session:
+                record_default_preview(session, repo=host.name, url=url, sha=None)
 
     def replay_event(self, buggy_url: str) -> None:
         """Post the bug's Sentry event, signed, and wait for its thread."""
@@ -286,6 +298,10 @@ class Demo:
             test = wait_for(self.narrator, "the draft pull request", drafted, status=self._test_state)
             branch, rendered = test.branch or "", test.rendered_path or ""
             found(f"PR branch {branch} created in {show_path(self.repo)} (local PR #{test.pr_number})")
+            self.narrator.detail(
+                f"verified before the PR opened: {test.verdict or 'unverified'}"
+                + (f" on {test.verified_url}: {test.verdict_detail}" if test.verdict else "")
+            )
             spec_path = f"{SPEC_DIR}/{test.spec_id}.yml"
             spec_text = git(self.repo, "show", f"{branch}:{spec_path}")
             test_text = git(self.repo, "show", f"{branch}:{rendered}")

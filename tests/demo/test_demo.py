@@ -55,6 +55,11 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert f"PR branch triagebot/{SPEC} created in demo/tinyshop (local PR #1)" in out
     stat = re.findall(r"^ +│  (\S+) +\| +\d+ \++$", out, flags=re.M)  # git log --stat of the branch
     assert stat == [f".triagebot/tests/{SPEC}.yml", f"e2e/regressions/{SPEC}.spec.ts"]
+    assert re.search(
+        r"verified before the PR opened: reproduced on http://127\.0\.0\.1:\d+: step 5 \(click "
+        r"testid=apply-coupon\): TypeError: Cannot read properties of undefined",
+        out,
+    ), out
     assert "the regression test is active" in out
     assert f"Buggy build FAILED (gate #1: {SPEC} failed)" in out
     assert "failing step: click testid=apply-coupon" in out
