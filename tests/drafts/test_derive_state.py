@@ -239,3 +239,12 @@ def test_a_request_after_another_field_is_not_this_fields() -> None:
     first, second = derive(browser_event(crumbs)).steps[:2]
     assert isinstance(first, Fill) and first.synthetic
     assert isinstance(second, Fill) and second.value == "desk"
+
+
+def test_typed_fields_only_take_a_value_from_a_parameter_of_their_own_name() -> None:
+    crumbs = [ui("ui.input", 'input[type="number"][name="qty"]'), fetch("/api/track?step=cart")]
+    fill = derive(browser_event(crumbs)).steps[0]
+    assert isinstance(fill, Fill) and fill.synthetic  # "cart" would not fit a number field
+    crumbs = [ui("ui.input", 'input[type="number"][name="qty"]'), fetch("/api/cart?qty=47")]
+    fill = derive(browser_event(crumbs)).steps[0]
+    assert isinstance(fill, Fill) and fill.value == "47" and not fill.synthetic

@@ -352,7 +352,8 @@ def _ui_step(
         return Check(locator=locator)
     if crumb.category == "ui.click" or kind in ("file", "submit", "button", "reset", "image"):
         return Click(locator=locator)
-    found = value_for(names, position, list(requests), until=until)
+    free_text = kind in ("", "text", "search") or target.tag == "textarea"
+    found = value_for(names, position, list(requests), until=until, by_position=free_text)
     if found is not None:
         return Fill(locator=locator, value=found[0], synthetic=False, source=found[1].label[:2048])
     return Fill(locator=locator, value=synthetic_value(target))

@@ -67,22 +67,29 @@ def requests_seen(crumbs: Sequence[Breadcrumb], origin: str | None) -> list[Requ
 
 
 def value_for(
-    field_names: Sequence[str], after: int, requests: Sequence[RequestSeen], *, until: int | None = None
+    field_names: Sequence[str],
+    after: int,
+    requests: Sequence[RequestSeen],
+    *,
+    until: int | None = None,
+    by_position: bool = True,
 ) -> tuple[str, RequestSeen] | None:
     """Find the value a field held in a later request; None when no usable one is there.
 
     A parameter named like the field (`name` or `id`) wins. Failing that, the first request before
     `until` (the next field the user touched) whose only parameter besides paging ones is usable is
     taken: apps often name the query parameter differently from the field (`<input name=search>`
-    sending `?q=`).
+    sending `?q=`); `by_position=False` turns that off for fields whose kind a stray value would break.
     """
+    if any(SECRET_NAME.search(name) for name in field_names):
+        return None  # a password or email field: whatever a request carried stays out of the test
     wanted = {name.lower() for name in field_names if name}
     later = [request for request in requests if request.position > after]
     for request in later:
         for name, value in request.params:
             if name.lower() in wanted:
                 return (value, request) if is_copyable(name, value) else None
-    for request in later:
+    for request in later if by_position else ():
         if until is not None and request.position > until:
             break
         meaningful = [(name, value) for name, value in request.params if not PAGING.match(name)]
