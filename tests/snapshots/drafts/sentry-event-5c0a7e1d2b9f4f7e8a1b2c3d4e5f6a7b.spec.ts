@@ -36,9 +36,11 @@ function observe(page: Page, baseURL: string | undefined) {
   return seen;
 }
 
-/** Wait until every call the page made to the app has been answered (or has failed). */
-async function answered(calls: Request[]): Promise<void> {
+/** Wait until the page's calls to the app have been answered and the page has handled the answers. */
+async function answered(page: Page, calls: Request[]): Promise<void> {
   for (let index = 0; index < calls.length; index += 1) await calls[index].response();
+  // Two animation frames later, the page's own handlers for those answers have run.
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
 }
 
 test(
@@ -58,7 +60,7 @@ test(
     await page.getByRole("button", { name: "Apply coupon" }).click();
 
     // Judge once the page's calls to the app have been answered, on the page the user was on.
-    await answered(seen.appCalls);
+    await answered(page, seen.appCalls);
     await expect(page).toHaveURL((url) => url.pathname === "/cart");
     expect(
       seen.pageErrors.filter(matchesSentryError).map(String),
