@@ -190,6 +190,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="triagebot worker processes (PostgreSQL)")
+    parser.add_argument(
+        "--also", metavar="CHECKOUT", help="also serve the triagebot of another checkout, in the same run"
+    )
     args = parser.parse_args()
     if args.workers > 1 and args.database == "sqlite":
         parser.error("--workers needs --database postgres (SQLite has one writer)")
@@ -252,6 +255,13 @@ def main() -> None:
         ),
     }
     load = os.getloadavg()
+    if args.also:
+        also_port = free_port()
+        also_env = {**env, "PYTHONPATH": os.pathsep.join([args.also, env.get("PYTHONPATH", "")])}
+        servers[f"triagebot@{Path(args.also).name}"[:17]] = (
+            start([*triagebot, *workers, "--port", str(also_port)], also_env, also_port),
+            also_port,
+        )
     total = args.requests + int(args.rate * args.seconds) + 200
     payloads = bodies(total)
     rows = []
@@ -280,7 +290,7 @@ def main() -> None:
     print(header + f"{'CPU ms/req':>12}")
     for name, rps, p50, p99, sp50, sp99, cpu in rows:
         print(f"{name:<17}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{sp50:>11.1f}{sp99:>11.1f}{cpu:>12.2f}")
-    bare, durable, bot = rows
+    bare, durable, bot = rows[:3]
     print(
         f"\ntriagebot throughput = {bot[1] / durable[1]:.2f} x the minimal durable endpoint's (target >= 0.7)"
     )
