@@ -26,7 +26,8 @@ from sqlmodel import Session
 
 from triagebot.backfill.models import RegressionTest
 from triagebot.coverage import queries
-from triagebot.db import create_schema, make_engine, utcnow
+from triagebot.db import make_engine, utcnow
+from triagebot.tables import create_schema
 from triagebot.triage.models import Issue
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -10,7 +10,6 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import SQLModel
 
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_sentry import FakeSentry
@@ -18,8 +17,8 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.signing import GITHUB_SECRET, SENTRY_SECRET, SLACK_SECRET
 from triagebot.app import create_app
 from triagebot.bootstrap import Services, build_services
-from triagebot.db import create_schema, import_models
 from triagebot.settings import Settings
+from triagebot.tables import create_schema, metadata
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -65,8 +64,7 @@ def pg_template() -> Iterator[str]:
 
 def empty_pg(url: str) -> None:
     """Remove every row from every table (faster than a new database per test)."""
-    import_models()
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with psycopg.connect(url.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
         conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 

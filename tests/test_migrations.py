@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
 from tests.conftest import create_pg_database
-from triagebot.db import import_models, make_engine, migrate
+from triagebot.db import make_engine, migrate
+from triagebot.tables import metadata
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -22,10 +22,9 @@ def test_migrations_match_models(backend: str, tmp_path: Path) -> None:
     try:
         migrate(url)
         migrate(url)  # a second run is a no-op
-        import_models()
         engine = make_engine(url)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
         engine.dispose()
         assert diff == [], "models changed without a migration: regenerate (see README, Development)"
     finally:

@@ -7,7 +7,6 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
+from triagebot.clock import utcnow as utcnow  # re-exported: callers take the clock with the session helpers
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 SessionFactory = sessionmaker[Session]
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC (SQLModel's UTCDateTime requires it)."""
-    return datetime.now(UTC)
 
 
 def make_engine(url: str) -> Engine:
@@ -133,26 +129,6 @@ def _insert_ignore_statement(model: type[SQLModel], conflict: tuple[str, ...], d
 def affected(result: Any) -> int:
     """Return how many rows an INSERT/UPDATE/DELETE touched (a CursorResult's rowcount)."""
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def import_models() -> None:
-    """Import every module that declares tables, so SQLModel.metadata knows them all."""
-    from triagebot.backfill import models as _backfill  # noqa: F401
-    from triagebot.flags import models as _flags  # noqa: F401
-    from triagebot.gates import tables as _gates  # noqa: F401
-    from triagebot.integrations import localchat as _localchat  # noqa: F401
-    from triagebot.integrations import localrepo as _localrepo  # noqa: F401
-    from triagebot.jobs import models as _jobs  # noqa: F401
-    from triagebot.outbox import models as _outbox  # noqa: F401
-    from triagebot.triage import models as _triage  # noqa: F401
-
-
-def create_schema(url: str) -> None:
-    """Create every table straight from the models (tests; migrations are checked against this)."""
-    import_models()
-    engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
 
 
 def alembic_config(url: str) -> Any:

@@ -125,7 +125,7 @@ def test_only_one_scheduler_on_postgres_fires_jobs(
     counting_job: dict, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
     from tests.conftest import create_pg_database
-    from triagebot.db import create_schema
+    from triagebot.tables import create_schema
 
     url, drop = create_pg_database()
     try:

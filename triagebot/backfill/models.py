@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from triagebot.db import utcnow
+from triagebot.clock import utcnow
 
 DRAFTING, PR_OPEN, PR_CLOSED, ACTIVE, FAILED = "drafting", "pr_open", "pr_closed", "active", "failed"
 STATES = (DRAFTING, PR_OPEN, PR_CLOSED, ACTIVE, FAILED)

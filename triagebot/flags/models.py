@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from triagebot.db import utcnow
+from triagebot.clock import utcnow
 
 ROLLING, PAUSED, ROLLED_BACK, COMPLETE = "rolling", "paused", "rolled_back", "complete"
 STATES = (ROLLING, PAUSED, ROLLED_BACK, COMPLETE)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from triagebot.db import utcnow
+from triagebot.clock import utcnow
 
 QUEUED, RUNNING, PASSED, FAILED, ERROR, SUPERSEDED = (
     "queued",

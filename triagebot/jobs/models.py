@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from triagebot.db import utcnow
+from triagebot.clock import utcnow
 
 
 class Lease(SQLModel, table=True):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from triagebot.db import import_models, make_engine
+from triagebot.db import make_engine
+from triagebot.tables import metadata
 
-import_models()
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 config = context.config
 
 

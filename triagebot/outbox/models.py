@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from triagebot.db import utcnow
+from triagebot.clock import utcnow
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
 
