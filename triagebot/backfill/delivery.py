@@ -124,7 +124,7 @@ class BackfillDelivery:
             raise BadInput(prs.NO_EVENT)
         head = host.default_head(repo)
         config_text = host.read_file(repo, CONFIG_PATH, head.sha)
-        draft = prs.build_draft(issue, parse_config(config_text))
+        draft = prs.build_draft(issue, parse_config(config_text), parse_preview_config(config_text))
         if verified is not None:
             draft = prs.with_spec(draft, parse_spec(yaml.safe_load(verified)))
         else:
@@ -218,7 +218,7 @@ class BackfillDelivery:
         host = self.code_host
         head = host.default_head(repo)
         config_text = host.read_file(repo, CONFIG_PATH, head.sha)
-        draft = prs.build_draft(issue, parse_config(config_text))
+        draft = prs.build_draft(issue, parse_config(config_text), parse_preview_config(config_text))
         # The branch's spec, as a reviewer may have edited it; else the one committed at drafting.
         text = host.read_file(repo, spec_path, branch) if spec_path and branch else None
         text = text or spec_yaml

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from triagebot.backfill import service
 from triagebot.backfill.models import PR_CLOSED, PR_OPEN, RegressionTest
 from triagebot.db import transaction
-from triagebot.drafts.config import SPEC_DIR, DraftConfig
+from triagebot.drafts.config import SPEC_DIR, DraftConfig, PreviewConfig
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
@@ -44,6 +44,7 @@ class Draft:
     test_path: str
     test_text: str
     config: DraftConfig
+    preview: PreviewConfig | None = None  # the repository's `preview` section: sign-in, flags, headers
 
     @property
     def files(self) -> dict[str, str]:
@@ -56,14 +57,17 @@ class Draft:
         return f"{service.BRANCH_PREFIX}{self.spec.id}"
 
 
-def build_draft(issue: Issue, config: DraftConfig) -> Draft:
+def build_draft(issue: Issue, config: DraftConfig, preview: PreviewConfig | None = None) -> Draft:
     """Derive the spec from the issue's latest event and render its test; BadInput when impossible."""
     if not issue.latest_event:
         raise BadInput(NO_EVENT)
     spec = derive_spec(
-        normalize_event(issue.latest_event), issue=issue, test_id_attribute=config.test_id_attribute
+        normalize_event(issue.latest_event),
+        issue=issue,
+        test_id_attribute=config.test_id_attribute,
+        preview=preview,
     )
-    test_path, test_text = render_test(spec, config.format, config=config)
+    test_path, test_text = render_test(spec, config.format, config=config, preview=preview)
     return Draft(
         spec=spec,
         spec_path=f"{SPEC_DIR}/{spec.id}.yml",
@@ -71,12 +75,13 @@ def build_draft(issue: Issue, config: DraftConfig) -> Draft:
         test_path=test_path,
         test_text=test_text,
         config=config,
+        preview=preview,
     )
 
 
 def with_spec(draft: Draft, spec: Spec) -> Draft:
     """The same draft holding another spec (a verified one): its YAML and rendered test redone."""
-    test_path, test_text = render_test(spec, draft.config.format, config=draft.config)
+    test_path, test_text = render_test(spec, draft.config.format, config=draft.config, preview=draft.preview)
     return Draft(
         spec=spec,
         spec_path=f"{SPEC_DIR}/{spec.id}.yml",
@@ -84,6 +89,7 @@ def with_spec(draft: Draft, spec: Spec) -> Draft:
         test_path=test_path,
         test_text=test_text,
         config=draft.config,
+        preview=draft.preview,
     )
 
 
