@@ -119,7 +119,8 @@ def test_fixed_preview_deployed_on_github_passes(
 ) -> None:
     payload = json.loads((FIXTURES / "github" / "webhook.deployment_status.created.success.json").read_text())
     payload["deployment_status"]["environment_url"] = fixed.url
-    repo, sha = payload["repository"]["full_name"], payload["deployment"]["sha"]
+    payload["repository"]["full_name"] = REPO  # GitHub's example comes from a repository not served here
+    repo, sha = REPO, payload["deployment"]["sha"]
     commit_specs(fake_github, repo, sha, {"coupon.yml": coupon_yaml()})
     body = json.dumps(payload).encode()
 
