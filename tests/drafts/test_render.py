@@ -54,6 +54,7 @@ HOSTILE = [
     "lone \ud800 surrogate \udfff",
     "emoji \U0001f600 and bidi \u202e",
     "\"\"\"triple\"\"\" and '''single'''",
+    "  padded\n title\t ",
     "x" * 100_000,
 ]
 # The repository's `preview` recipes, one per sign-in way and flag carrier (names are never values).

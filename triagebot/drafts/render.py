@@ -367,8 +367,9 @@ def url_pathname(path: str) -> str:
 def _test_name(spec: Spec) -> str:
     label = spec.issue.short_id or f"Sentry issue {spec.issue.id}"
     title = spec.issue.title or spec.issue.exception.value or spec.id
-    name = f"{label}: {title}"
-    return name if len(name) <= TEST_NAME_MAX else name[: TEST_NAME_MAX - 3] + "..."
+    # One line with no leading or trailing space: Playwright's valid-title rule refuses anything else.
+    name = " ".join(f"{label}: {title}".split())
+    return name if len(name) <= TEST_NAME_MAX else name[: TEST_NAME_MAX - 3].rstrip() + "..."
 
 
 def _identifier(spec_id: str) -> str:
