@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from triagebot.bootstrap import Services
-from triagebot.jobs.registry import Scheduler
+from triagebot.jobs.scheduler import Scheduler
 from triagebot.web import dashboard, flags_api, gates_api, github, health, sentry, slack
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from triagebot.integrations.localrepo import LocalRepoHost
 from triagebot.integrations.ports import Chat, CodeHost, SentryApi
 from triagebot.integrations.sentry.api import SentryClient
 from triagebot.integrations.slack import SlackChat
-from triagebot.jobs.digest import register_delivery as register_digest_delivery
+from triagebot.integrations.slack_response import RESPOND, ResponseDelivery
 from triagebot.metrics import Metrics
+from triagebot.outbox.channel_posts import register_channel_posts
 from triagebot.outbox.models import PENDING, OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings, secret
-from triagebot.slackbot.command_respond import RESPOND, ResponseDelivery
 from triagebot.triage.delivery import ThreadDelivery
 from triagebot.triage.models import Issue
 
@@ -142,7 +142,7 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     backfill.register(outbox)
     threads.decorators.append(backfill_service.test_line)
     outbox.register(RESPOND, ResponseDelivery(settings))
-    register_digest_delivery(outbox, chat)
+    register_channel_posts(outbox, chat)
     services = Services(
         settings=settings,
         engine=engine,

@@ -10,9 +10,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from triagebot import commands as service_commands
-from triagebot import demo
-from triagebot.drafts import command as draft_command
-from triagebot.gates import command as gate_command
+from triagebot import demo, draft_command, gate_command
 from triagebot.settings import BadSetting, describe_settings_error
 
 

@@ -67,9 +67,8 @@ def register(sub: Any) -> None:
     )
     replay.set_defaults(run=run_replay)
 
-    from triagebot.jobs.registry import JOBS, load_jobs
+    from triagebot.jobs.scheduler import JOBS  # importing the scheduler registers every job
 
-    load_jobs()
     names = ", ".join(sorted(JOBS))
     job = sub.add_parser(
         "run-job", help="run one scheduled job once", description=f"Run one scheduled job now. Jobs: {names}."
@@ -210,11 +209,10 @@ def _demo_target(workdir: Path) -> tuple[str, str] | None:
 def run_job_once(args: argparse.Namespace) -> int:
     """Run one job now and print its summary."""
     from triagebot.bootstrap import build_services
-    from triagebot.jobs.registry import JOBS, load_jobs, run_job
+    from triagebot.jobs.scheduler import JOBS, run_job
     from triagebot.observability import setup_logging
 
     setup_logging()
-    load_jobs()
     if args.name not in JOBS:
         print(
             f"triagebot run-job: unknown job {args.name!r}; known: {', '.join(sorted(JOBS))}", file=sys.stderr

@@ -313,7 +313,9 @@ class Demo:
             log_text = git(self.repo, "log", "--stat", "--format=%h %s", f"main..{branch}")
             self.narrator.detail("\n".join(f"│ {line}" for line in log_text.strip().splitlines()))
         with self.narrator.step("Merging the pull request") as found:
-            outcome = merge_local_pull(self.services, ISSUE_ID)
+            outcome = merge_local_pull(
+                self.services.sessions, self.services.code_host, self.services.outbox, ISSUE_ID
+            )
             if outcome != "active":
                 raise DemoError(f"merging left the regression test {outcome}")
             head = git(self.repo, "rev-parse", branch).strip()

@@ -14,7 +14,7 @@ from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import slack_headers
 from triagebot.bootstrap import Services
-from triagebot.slackbot import ids
+from triagebot.messages import ids
 from triagebot.triage.models import Issue
 
 

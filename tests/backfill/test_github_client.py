@@ -16,7 +16,7 @@ from triagebot.app import create_app
 from triagebot.errors import PermanentFailure, RetryLater
 from triagebot.integrations.github import API_VERSION, AppAuth, GitHubClient, TokenAuth
 from triagebot.integrations.github.errors import rate_limit_wait
-from triagebot.slackbot import ids
+from triagebot.messages import ids
 
 
 @pytest.fixture

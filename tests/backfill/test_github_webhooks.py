@@ -16,8 +16,8 @@ from tests.support.signing import github_headers
 from triagebot.app import create_app
 from triagebot.backfill.models import ACTIVE, PR_CLOSED, PR_OPEN, RegressionTest
 from triagebot.bootstrap import Services
-from triagebot.jobs.registry import run_job
-from triagebot.slackbot import ids
+from triagebot.jobs.scheduler import run_job
+from triagebot.messages import ids
 from triagebot.triage.models import Delivery
 
 BRANCH = "triagebot/sentry-1117540176"

@@ -15,7 +15,7 @@ from triagebot.backfill.models import ACTIVE, PR_OPEN, RegressionTest
 from triagebot.backfill.prs import merge_local_pull
 from triagebot.db import make_engine, session_factory
 from triagebot.integrations.localrepo import LocalRepoHost
-from triagebot.slackbot import ids
+from triagebot.messages import ids
 
 
 def git(repo: Path, *args: str) -> str:
@@ -94,7 +94,7 @@ def test_click_to_local_branch_and_merge_from_triagebot(
         "README.md",
         "e2e/regressions/sentry-1117540176.spec.ts",
     ]
-    assert merge_local_pull(services, issue_id) == ACTIVE
+    assert merge_local_pull(services.sessions, services.code_host, services.outbox, issue_id) == ACTIVE
     assert "e2e/regressions/sentry-1117540176.spec.ts" in git(
         app_repo, "ls-tree", "-r", "--name-only", "main"
     )

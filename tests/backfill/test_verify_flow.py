@@ -32,8 +32,8 @@ from triagebot.demo_setup import ISSUE_ID, sentry_webhook_body
 from triagebot.drafts.spec import parse_spec
 from triagebot.gates.runner import run_gate
 from triagebot.integrations.chromium import find_chromium
+from triagebot.messages import ids
 from triagebot.sampleapp import SampleApp, serve_sample_app
-from triagebot.slackbot import ids
 
 pytestmark = [
     pytest.mark.browser,

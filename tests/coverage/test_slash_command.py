@@ -15,9 +15,9 @@ from tests.coverage.seed import add_issues, add_tests, issue
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import slack_headers
 from triagebot.bootstrap import Services
+from triagebot.integrations.slack_response import RESPOND
 from triagebot.outbox.models import OutboxMessage
-from triagebot.slackbot.command_registry import load_subcommands
-from triagebot.slackbot.command_respond import RESPOND
+from triagebot.slackbot.subcommands import load_subcommands
 
 HOOK = "/commands/T111/111/xxxxx"  # the fixture's response_url path, served by the fake Slack
 

@@ -12,10 +12,11 @@ from tests.support.fake_slack import FakeSlack
 from triagebot.bootstrap import Services
 from triagebot.db import transaction, utcnow
 from triagebot.flags.models import FlagChange
-from triagebot.flags.slack_actions import handle_rollback
 from triagebot.gates.tables import GateRun
-from triagebot.slackbot import ids
-from triagebot.slackbot.command_registry import Invocation, dispatch
+from triagebot.messages import ids
+from triagebot.slackbot.command_registry import Invocation
+from triagebot.slackbot.flag_actions import handle_rollback
+from triagebot.slackbot.subcommands import dispatch
 from triagebot.triage.models import Issue
 
 AUTH = {"Authorization": "Bearer gate-token-for-tests"}

@@ -19,7 +19,7 @@ from triagebot.drafts.config import parse_preview_config
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import normalize_event
 from triagebot.drafts.spec import Spec, dump_spec
-from triagebot.gates.command import main
+from triagebot.gate_command import main
 from triagebot.sampleapp import SampleApp, serve_sample_app
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,8 @@ from tests.coverage.seed import add_issues, add_tests, issue
 from tests.support.fake_slack import FakeSlack
 from triagebot.bootstrap import Services, build_services
 from triagebot.db import transaction, utcnow
-from triagebot.jobs import registry
-from triagebot.jobs.registry import JOBS, IntervalTrigger, Job, Scheduler, run_job
+from triagebot.jobs.registry import JOBS, IntervalTrigger, Job
+from triagebot.jobs.scheduler import Scheduler, run_job
 from triagebot.outbox.models import DONE, OutboxMessage
 from triagebot.triage.models import Delivery
 
@@ -114,7 +114,6 @@ def counting_job() -> object:
         state["release"].wait(30)  # type: ignore[union-attr]
         return "counted"
 
-    registry.load_jobs()
     JOBS["test-counter"] = Job(id="test-counter", trigger=IntervalTrigger(hours=1), run=run, max_seconds=60)
     yield state
     JOBS.pop("test-counter", None)

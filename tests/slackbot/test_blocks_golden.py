@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from triagebot.slackbot import blocks, ids
+from triagebot.messages import blocks, ids
 from triagebot.slackbot.modals import wont_test_view
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "slack"

@@ -12,7 +12,7 @@ from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import fixture_request
 from triagebot.bootstrap import Services
-from triagebot.jobs.registry import run_job
+from triagebot.jobs.scheduler import run_job
 from triagebot.triage.models import Issue
 
 

@@ -30,7 +30,7 @@ from tests.support.signing import (
     slack_headers,
 )
 from triagebot.db import migrate
-from triagebot.slackbot import ids
+from triagebot.messages import ids
 
 pytestmark = pytest.mark.postgres
 

@@ -20,11 +20,11 @@ from triagebot.drafts.spec import Spec, dump_spec, parse_spec
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
 from triagebot.gates.ports import BrowserLauncher
 from triagebot.integrations.ports import Chat, CodeHost, PullRequest, SentryApi
+from triagebot.messages.mrkdwn import link, safe
 from triagebot.outbox import store
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings
-from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
 from triagebot.verify.run import Outcome, verify_or_refuse

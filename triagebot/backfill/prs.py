@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from triagebot.backfill import service
 from triagebot.backfill.models import PR_CLOSED, PR_OPEN, RegressionTest
-from triagebot.db import transaction
+from triagebot.db import SessionFactory, transaction
 from triagebot.drafts.config import SPEC_DIR, DraftConfig, PreviewConfig
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import normalize_event
@@ -24,7 +24,8 @@ from triagebot.errors import BadInput, DeliveryError
 from triagebot.triage.models import Issue
 
 if TYPE_CHECKING:
-    from triagebot.bootstrap import Services
+    from triagebot.integrations.ports import CodeHost
+    from triagebot.outbox.worker import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -252,12 +253,11 @@ def pr_body(
     return text if len(text) <= BODY_MAX else text[: BODY_MAX - 40] + "\n\n…(cut to GitHub's limit)\n"
 
 
-def sync_open_pulls(services: Services) -> str:
+def sync_open_pulls(sessions: SessionFactory, host: CodeHost | None, outbox: Outbox) -> str:
     """Ask the code host about every open or closed draft and apply what changed (missed webhooks)."""
-    host = services.code_host
     if host is None:
         return "skipped: no code host configured"
-    with transaction(services.sessions) as session:
+    with transaction(sessions) as session:
         pending = [
             (test.id, test.repo, test.pr_number)
             for test in session.execute(
@@ -277,7 +277,7 @@ def sync_open_pulls(services: Services) -> str:
             failed += 1
             log.warning("pr-sync: %s#%s unavailable: %s", repo, number, exc)
             continue
-        with transaction(services.sessions) as session:
+        with transaction(sessions) as session:
             test = session.get(RegressionTest, test_id)
             if test is None:
                 continue
@@ -286,26 +286,25 @@ def sync_open_pulls(services: Services) -> str:
             )
             changed += outcome != "unchanged"
     if changed:
-        services.outbox.kick()
+        outbox.kick()
     return f"checked {len(pending)} pull requests, {changed} changed, {failed} unavailable"
 
 
-def merge_local_pull(services: Services, issue_id: str) -> str:
+def merge_local_pull(sessions: SessionFactory, host: CodeHost | None, outbox: Outbox, issue_id: str) -> str:
     """Merge an issue's draft on the local-repository code host (demo, dashboard) and activate the test."""
     from triagebot.integrations.localrepo import LocalRepoHost
 
-    host = services.code_host
     if not isinstance(host, LocalRepoHost):
         raise BadInput("merging from triagebot works only with the local-repository code host")
-    with transaction(services.sessions) as session:
+    with transaction(sessions) as session:
         test = service.get_test(session, issue_id)
         if test is None or test.pr_number is None or test.repo is None:
             raise BadInput(f"issue {issue_id} has no draft pull request")
         repo, number = test.repo, test.pr_number
     pull = host.merge_pull(repo, number)
-    with transaction(services.sessions) as session:
+    with transaction(sessions) as session:
         test = service.get_test(session, issue_id)
         assert test is not None
         outcome = service.apply_pull_state(session, test, state=pull.state, merged=pull.merged, url=pull.url)
-    services.outbox.kick()
+    outbox.kick()
     return outcome

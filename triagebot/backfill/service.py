@@ -14,8 +14,8 @@ from sqlmodel import Session, col
 
 from triagebot.backfill.models import ACTIVE, DRAFTING, FAILED, PR_CLOSED, PR_OPEN, RegressionTest
 from triagebot.db import insert_ignore, is_postgres, utcnow
+from triagebot.messages.mrkdwn import link, safe
 from triagebot.outbox.store import enqueue
-from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
 

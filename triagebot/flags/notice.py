@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from triagebot.flags.models import FlagRollout
 from triagebot.flags.service import flag_keys, partial_rollouts
-from triagebot.slackbot.mrkdwn import code, safe
+from triagebot.messages.mrkdwn import code, safe
 from triagebot.triage.models import Issue
 
 MAX_SHOWN = 5

@@ -280,7 +280,7 @@ def rollback_from_thread(
     session: Session, *, key: str, environment: str, issue_id: str, user_id: str
 ) -> FlagRollout:
     """Roll a flag back from an issue's thread, then say so in the thread and refresh its root message."""
-    from triagebot.slackbot.mrkdwn import code, safe
+    from triagebot.messages.mrkdwn import code, safe
     from triagebot.triage.service import queue_reply, queue_root_edit
 
     issue = session.get(Issue, issue_id)

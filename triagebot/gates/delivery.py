@@ -30,11 +30,11 @@ from triagebot.gates.runner import GateOptions, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.gates.specs_source import LoadedSpecs, load_at
 from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun, PullRequestHead
+from triagebot.messages.mrkdwn import link, safe
 from triagebot.outbox import store
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings
-from triagebot.slackbot.mrkdwn import link, safe
 from triagebot.triage.models import Issue
 from triagebot.triage.service import queue_reply
 

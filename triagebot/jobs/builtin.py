@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from triagebot.backfill.prs import sync_open_pulls
+from triagebot.jobs.reconcile import reconcile_missed
 from triagebot.jobs.registry import IntervalTrigger, job
-from triagebot.triage.reconcile import reconcile_missed
 
 if TYPE_CHECKING:
     from triagebot.bootstrap import Services
@@ -36,8 +36,4 @@ def sentry_reconcile(services: Services) -> str:
 @job("pr-sync", IntervalTrigger(minutes=15), "Reconcile draft test PRs whose webhooks were missed", 600)
 def pr_sync(services: Services) -> str:
     """Ask the code host about every open or closed draft PR and apply merges and closes."""
-    return sync_open_pulls(services)
-
-
-# The coverage flow's jobs register themselves on import.
-from triagebot.jobs import cleanup, digest, reminders  # noqa: E402, F401
+    return sync_open_pulls(services.sessions, services.code_host, services.outbox)

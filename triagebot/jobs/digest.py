@@ -12,16 +12,13 @@ from sqlmodel import Session
 from triagebot.coverage import queries, sources
 from triagebot.db import transaction, utcnow
 from triagebot.jobs.registry import CronTrigger, job
-from triagebot.outbox.models import OutboxMessage
+from triagebot.messages.mrkdwn import MESSAGE_TEXT, cut, link, safe
+from triagebot.outbox.channel_posts import POST
 from triagebot.outbox.store import enqueue
-from triagebot.slackbot.mrkdwn import MESSAGE_TEXT, cut, link, safe
 
 if TYPE_CHECKING:
     from triagebot.bootstrap import Services
-    from triagebot.integrations.ports import Chat
-    from triagebot.outbox.worker import Outbox
 
-POST = "slack.post_channel"
 WEEK = timedelta(days=7)
 TOP = 5
 
@@ -138,16 +135,6 @@ def queue_digest(services: Services, *, now: datetime | None = None) -> str:
         if queued
         else f"the {year}-W{week:02d} digest was already queued"
     )
-
-
-def register_delivery(outbox: Outbox, chat: Chat) -> None:
-    """Route channel posts (the digest) to the chat port."""
-
-    def post(message: OutboxMessage) -> None:
-        payload = message.payload
-        chat.post(channel=payload["channel"], text=payload["text"], blocks=payload["blocks"])
-
-    outbox.register(POST, post)
 
 
 @job("coverage-digest", CronTrigger(day_of_week="mon", hour=9), "Post the weekly coverage digest", 300)

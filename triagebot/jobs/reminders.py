@@ -11,7 +11,7 @@ from sqlmodel import col
 from triagebot.coverage import sources
 from triagebot.db import transaction, utcnow
 from triagebot.jobs.registry import CronTrigger, job
-from triagebot.slackbot.mrkdwn import link
+from triagebot.messages.mrkdwn import link
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
 

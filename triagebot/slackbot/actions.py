@@ -16,7 +16,8 @@ from slack_bolt import Ack, App
 from triagebot.backfill import service
 from triagebot.db import reading, transaction
 from triagebot.errors import DeliveryError
-from triagebot.slackbot import blocks, ids, modals
+from triagebot.messages import blocks, ids
+from triagebot.slackbot import modals
 from triagebot.triage.models import Issue
 
 if TYPE_CHECKING:

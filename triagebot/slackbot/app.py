@@ -26,8 +26,7 @@ def build_bolt(services: Services) -> App | None:
         token_verification_enabled=False,
         process_before_response=False,
     )
-    from triagebot.flags import slack_actions as flag_actions
-    from triagebot.slackbot import actions, commands
+    from triagebot.slackbot import actions, commands, flag_actions
 
     actions.register(app, services)
     commands.register(app, services)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from triagebot.coverage import queries, tests_query
 from triagebot.db import reading
+from triagebot.messages.mrkdwn import link, safe
 from triagebot.slackbot.command_registry import Answer, Invocation, UsageError, sorted_commands, subcommand
-from triagebot.slackbot.mrkdwn import link, safe
 
 MAX_DAYS = 365
 MAX_TOP = 200

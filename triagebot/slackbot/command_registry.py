@@ -1,12 +1,12 @@
 """`/triage` subcommands as data: a registry from name to handler, the parser, and the dispatcher.
 
-Another flow adds a subcommand by decorating a handler with `@subcommand(...)` in a module listed in
-`MODULES`; registering a name replaces its "not available yet" placeholder.
+A subcommand is a handler decorated with `@subcommand(...)` in a `command_*` module; the list of those
+modules is `triagebot.slackbot.subcommands`, which the dispatcher imports. Registering a name replaces
+its "not available yet" placeholder.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import shlex
 from collections.abc import Callable
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Blocks = list[dict[str, Any]]
-# Modules whose import registers subcommands (the built-ins first, so others may replace placeholders).
-MODULES = ["triagebot.slackbot.command_builtin", "triagebot.flags.commands", "triagebot.backfill.commands"]
 
 
 class UsageError(Exception):
@@ -108,13 +106,6 @@ def subcommand(
     return wrap
 
 
-def load_subcommands() -> dict[str, Subcommand]:
-    """Import every module that registers subcommands; return the registry."""
-    for module in MODULES:
-        importlib.import_module(module)
-    return SUBCOMMANDS
-
-
 def parse(text: str) -> tuple[str, list[str], bool]:
     """Split `/triage` text into the subcommand, its arguments and whether `--share` was asked for."""
     try:
@@ -130,8 +121,7 @@ def parse(text: str) -> tuple[str, list[str], bool]:
 
 def dispatch(invocation: Invocation) -> Answer:
     """Run the invocation's subcommand; unknown names and bad arguments get a helpful answer."""
-    registry = load_subcommands()
-    command = registry.get(invocation.name)
+    command = SUBCOMMANDS.get(invocation.name)
     if command is None:
         return usage_answer(f"I don't know `/triage {invocation.name}`.", None)
     try:
@@ -142,7 +132,7 @@ def dispatch(invocation: Invocation) -> Answer:
 
 def usage_answer(problem: str, command: Subcommand | None) -> Answer:
     """Explain a mistake and show the usage (of one subcommand, or all of them)."""
-    from triagebot.slackbot.mrkdwn import safe
+    from triagebot.messages.mrkdwn import safe
 
     lines = [f":warning: {safe(problem, 1000)}"]
     if command is not None:
@@ -158,4 +148,4 @@ def usage_answer(problem: str, command: Subcommand | None) -> Answer:
 
 def sorted_commands() -> list[Subcommand]:
     """Return the registered subcommands, `help` last."""
-    return sorted(load_subcommands().values(), key=lambda sub: (sub.name == "help", sub.name))
+    return sorted(SUBCOMMANDS.values(), key=lambda sub: (sub.name == "help", sub.name))

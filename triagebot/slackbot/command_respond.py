@@ -8,48 +8,17 @@ a note saying so.
 from __future__ import annotations
 
 import hashlib
-import logging
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from sqlmodel import Session
 
-from triagebot.errors import PermanentFailure, RetryLater
-from triagebot.outbox.models import OutboxMessage
+from triagebot.integrations.slack_response import RESPOND
+from triagebot.messages.mrkdwn import MESSAGE_TEXT, SECTION_TEXT, cut
 from triagebot.outbox.store import enqueue
-from triagebot.settings import Settings
 from triagebot.slackbot.command_registry import Answer, Blocks
-from triagebot.slackbot.mrkdwn import MESSAGE_TEXT, SECTION_TEXT, cut
 
-log = logging.getLogger(__name__)
-
-RESPOND = "slack.respond"
 MAX_BLOCKS = 50
 MAX_PAGES = 5  # Slack accepts five posts to one response_url
-SLACK_HOOKS = ("https", "hooks.slack.com", None)
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Return (scheme, host, explicit port) of a URL, lower-cased."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1  # an unparsable port never matches
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def response_url_allowed(url: str, settings: Settings) -> bool:
-    """Accept Slack's hooks host, or the configured Slack API's own origin (a local server in tests).
-
-    The URL arrives in the request body; only a signed request reaches us, but we still refuse to post
-    anywhere else so a forged or mistaken value cannot make us call an internal address.
-    """
-    if not url or any(ch in url for ch in "\r\n\\@"):
-        return False
-    found = origin(url)
-    return found in (SLACK_HOOKS, origin(settings.slack_api_url))
 
 
 def split_blocks(blocks: Blocks) -> list[Blocks]:
@@ -97,28 +66,3 @@ def queue_answer(session: Session, *, response_url: str, answer: Answer, share: 
     for body in bodies:
         enqueue(session, RESPOND, {"response_url": response_url, "body": body}, ordering_key=key)
     return len(bodies)
-
-
-class ResponseDelivery:
-    """The outbox handler posting queued answers to their `response_url`."""
-
-    def __init__(self, settings: Settings, timeout: float = 10.0) -> None:
-        self.settings = settings
-        self.timeout = timeout
-
-    def __call__(self, message: OutboxMessage) -> None:
-        """POST one page; retry on 429/5xx/network trouble, give up on an expired or refused URL."""
-        url = str(message.payload.get("response_url", ""))
-        if not response_url_allowed(url, self.settings):
-            raise PermanentFailure("response_url is not a Slack hooks URL; refused")
-        try:
-            response = httpx.post(url, json=message.payload["body"], timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise RetryLater(f"slack response_url: {type(exc).__name__}: {exc}") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            after = response.headers.get("Retry-After")
-            delay = float(after) if after and after.replace(".", "", 1).isdigit() else None
-            raise RetryLater(f"slack response_url: {response.status_code}", after=delay)
-        if response.status_code >= 400:
-            # 404 expired_url / used_url: thirty minutes or five posts have passed; retrying cannot help.
-            raise PermanentFailure(f"slack response_url: {response.status_code} {response.text[:200]}")

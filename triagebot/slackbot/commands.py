@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 
 from triagebot.db import transaction
-from triagebot.slackbot.command_registry import Answer, Invocation, UsageError, dispatch, parse, usage_answer
-from triagebot.slackbot.command_respond import queue_answer, response_url_allowed
+from triagebot.integrations.slack_response import response_url_allowed
+from triagebot.slackbot.command_registry import Answer, Invocation, UsageError, parse, usage_answer
+from triagebot.slackbot.command_respond import queue_answer
+from triagebot.slackbot.subcommands import dispatch
 
 if TYPE_CHECKING:
     from triagebot.bootstrap import Services

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from triagebot.slackbot import ids
-from triagebot.slackbot.mrkdwn import plain
+from triagebot.messages import ids
+from triagebot.messages.mrkdwn import plain
 
 REASON_BLOCK = "reason"
 REASON_INPUT = "reason"

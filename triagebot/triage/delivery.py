@@ -13,9 +13,9 @@ from triagebot.db import SessionFactory, transaction
 from triagebot.drafts.event import normalize_event
 from triagebot.errors import DeliveryError, MalformedPayload
 from triagebot.integrations.ports import Chat, SentryApi
+from triagebot.messages import blocks
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
-from triagebot.slackbot import blocks
 from triagebot.triage import service
 from triagebot.triage.models import Issue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from triagebot.integrations.sentry.webhooks import IssueReport
-from triagebot.slackbot.mrkdwn import safe
+from triagebot.messages.mrkdwn import safe
 from triagebot.triage.models import Issue
 
 

@@ -1,18 +1,16 @@
 """`POST /webhooks/github`: verify, de-duplicate on X-GitHub-Delivery, route `event.action` to handlers.
 
-Flows own their handlers: each lists them in a module-level `HANDLERS` dict in one of
-HANDLER_MODULES, e.g. `{"pull_request.closed": [on_pull_request]}`, where a handler is
+Each flow's handlers sit beside this route (`github_backfill`, `github_gates`), each listing them in a
+module-level `HANDLERS` dict, e.g. `{"pull_request.closed": [on_pull_request]}`, where a handler is
 `(services, event: GitHubEvent) -> outcome` (anything JSON-able) that opens its own short
-transactions. Several flows may handle one key; a module that does not exist is skipped. A handler
+transactions. Several flows may handle one key, in the order of HANDLER_TABLES. A handler
 raising UnsupportedEvent (or any other BadInput) is answered "ignored", MalformedPayload 400.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -27,6 +25,7 @@ from triagebot.integrations.github.webhooks import GitHubEvent
 from triagebot.settings import secret
 from triagebot.triage import service
 from triagebot.triage.models import Delivery
+from triagebot.web import github_backfill, github_gates
 from triagebot.web.body import parse_json, read_capped
 from triagebot.web.signatures import github_valid
 
@@ -36,18 +35,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Services", GitHubEvent], Any]
-HANDLER_MODULES = ("triagebot.backfill.webhooks", "triagebot.gates.webhooks")
+HANDLER_TABLES: tuple[Mapping[str, Sequence[Handler]], ...] = (
+    github_backfill.HANDLERS,
+    github_gates.HANDLERS,
+)
 
 
-def load_handlers(modules: tuple[str, ...] = HANDLER_MODULES) -> dict[str, list[Handler]]:
-    """Merge the `HANDLERS` tables of the flows' modules."""
+def load_handlers(
+    tables: tuple[Mapping[str, Sequence[Handler]], ...] = HANDLER_TABLES,
+) -> dict[str, list[Handler]]:
+    """Merge the flows' `HANDLERS` tables, keeping each key's handlers in table order."""
     merged: dict[str, list[Handler]] = {}
-    for name in modules:
-        if importlib.util.find_spec(name) is None:
-            continue
-        table: dict[str, Any] = getattr(importlib.import_module(name), "HANDLERS", {})
+    for table in tables:
         for key, handlers in table.items():
-            merged.setdefault(key, []).extend(handlers if isinstance(handlers, list | tuple) else [handlers])
+            merged.setdefault(key, []).extend(handlers)
     return merged
 
 

@@ -12,7 +12,7 @@ from triagebot.db import transaction
 from triagebot.errors import BadInput
 from triagebot.flags.notice import parse_rollback_value
 from triagebot.flags.service import rollback_from_thread
-from triagebot.slackbot import ids
+from triagebot.messages import ids
 
 if TYPE_CHECKING:
     from triagebot.bootstrap import Services

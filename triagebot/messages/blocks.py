@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from triagebot.slackbot import ids
-from triagebot.slackbot.mrkdwn import (
+from triagebot.messages import ids
+from triagebot.messages.mrkdwn import (
     CONTEXT_TEXT,
     FIELD_TEXT,
     HEADER_TEXT,

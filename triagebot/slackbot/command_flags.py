@@ -9,8 +9,8 @@ from triagebot.flags.models import DEFAULT_ENVIRONMENT, FlagChange, FlagRollout
 from triagebot.flags.notice import since
 from triagebot.gates import service as gates
 from triagebot.gates.commit_report import gate_url
+from triagebot.messages.mrkdwn import SECTION_TEXT, code, link, safe
 from triagebot.slackbot.command_registry import Answer, Invocation, UsageError, subcommand
-from triagebot.slackbot.mrkdwn import SECTION_TEXT, code, link, safe
 
 FLAG_USAGE = "/triage flag <key> <percent>|rollback|pause|resume [reason] [--env E] [--pr N] [--force why]"
 OPTIONS = ("--env", "--pr", "--force")

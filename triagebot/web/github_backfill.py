@@ -1,7 +1,7 @@
 """GitHub webhook handlers of the backfill flow: a triagebot PR merged, closed or reopened, and
 successful deployments of the default branch (drafts are verified against the newest one).
 
-`HANDLERS` maps `event.action` to handlers; web/github.py merges it with other flows' tables.
+`HANDLERS` maps `event.action` to handlers; web/github.py merges it with the gate flow's table.
 """
 
 from __future__ import annotations
