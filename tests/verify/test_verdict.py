@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from triagebot.backfill.delivery import verdict_line
+from triagebot.backfill.models import RegressionTest
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.event import normalize_event
 from triagebot.drafts.spec import Assertions, ExceptionInfo, IssueRef, PageError, Request, Spec
 from triagebot.gates.models import Attempt, Failure, SpecResult
+from triagebot.settings import Settings
+from triagebot.verify.run import verify_draft
 from triagebot.verify.variants import alternative_locators, variants
 from triagebot.verify.verdict import classify
 
@@ -131,3 +135,25 @@ def test_variants_address_the_failing_step_first_and_never_repeat_the_draft() ->
     passed = variants(spec, event=event, failed_step=None)
     assert not any("finds its element" in v.change for v in passed)
     assert any(v.change == "without the event's feature flags" for v in passed)
+
+
+def test_verifying_again_replaces_the_earlier_runs_notes(settings: Settings) -> None:
+    spec = _browser_spec().model_copy(
+        update={"notes": ["Step 4 types a made-up value.", "Verification also tried: step 4 types ''."]}
+    )
+    outcome = verify_draft(spec, base_url="https://shop.example.com", settings=settings)
+    assert outcome.verdict.result == "error"  # a host not allowed: refused before any browsing
+    assert outcome.spec.notes == ["Step 4 types a made-up value."]
+
+
+def test_the_thread_line_escapes_what_the_page_threw() -> None:
+    test = RegressionTest(
+        issue_id="1",
+        verdict="reproduced",
+        verified_url="http://127.0.0.1:1",
+        verdict_detail="step 1 (click css=b): Error: <!channel> <@U123> & <https://evil|x>",
+    )
+    line = verdict_line(test)
+    assert line.startswith(":dart: Reproduced on http://127.0.0.1:1: step 1")
+    assert "<!channel>" not in line and "<@U123>" not in line and "<https://evil" not in line
+    assert "&lt;!channel&gt;" in line

@@ -29,10 +29,10 @@ from triagebot.settings import Settings
 from triagebot.verify.variants import Variant, variants
 from triagebot.verify.verdict import ERROR, NOT_REPRODUCED, Verdict, classify
 
-DEFAULT_BUDGET_SECONDS = 60.0
 SCREEN_AT_ONCE = 4  # alternatives run side by side; more would starve a small machine's cores
-MIN_SCREEN_MS = 2_000
-CONNECT_TIMEOUT_SECONDS = 10.0  # below this, an alternative could not get past its first page
+MIN_SCREEN_MS = 2_000  # below this, an alternative could not get past its first page
+CONNECT_TIMEOUT_SECONDS = 10.0
+VERIFICATION_NOTES = ("Verification kept an alternative: ", "Verification also tried: ")
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,9 @@ async def verify_draft_async(
     clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     """Verify a draft, trying its alternatives within the budget when the draft itself does not reproduce."""
-    spec = spec.model_copy(update={"verification": None})
+    # A spec verified before (`/triage verify`) drops that run's notes: this run writes its own.
+    notes = [note for note in spec.notes if not note.startswith(VERIFICATION_NOTES)]
+    spec = spec.model_copy(update={"verification": None, "notes": notes})
     try:
         origin = preview_origin(base_url, settings)
     except RefusedHost as exc:
