@@ -1,15 +1,17 @@
-"""build_services(settings, **overrides): the one place real adapters are built and wired."""
+"""build_services(settings, ...): the one place real adapters are built and wired."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Engine, func, select
 
 from triagebot.backfill import service as backfill_service
 from triagebot.backfill.delivery import BackfillDelivery
 from triagebot.db import SessionFactory, make_engine, reading, session_factory, utcnow
+from triagebot.gates.delivery import GateDelivery
+from triagebot.gates.ports import BrowserLauncher
 from triagebot.integrations.github import AppAuth, GitHubClient, TokenAuth
 from triagebot.integrations.localchat import LOCAL_CHANNEL, LocalChat
 from triagebot.integrations.localrepo import LocalRepoHost
@@ -26,7 +28,7 @@ from triagebot.triage.delivery import ThreadDelivery
 from triagebot.triage.models import Issue
 
 
-@dataclass
+@dataclass(eq=False)  # one object per service: compared and hashed by identity
 class Services:
     """Everything the edges and jobs need, built once from settings."""
 
@@ -38,9 +40,9 @@ class Services:
     outbox: Outbox
     metrics: Metrics
     threads: ThreadDelivery
-    extras: dict[str, Any] = field(default_factory=dict)
     code_host: CodeHost | None = None  # GitHub, or a local git repository; None when neither is set up
     backfill: BackfillDelivery | None = None
+    gates: GateDelivery | None = None
 
     @property
     def sentry_web(self) -> str | None:
@@ -93,7 +95,7 @@ def build_backfill(
     chat: Chat,
     sentry: SentryApi | None,
     host: CodeHost | None,
-    launcher: Any = None,
+    launcher: BrowserLauncher | None = None,
 ) -> BackfillDelivery:
     """Wire the backfill flow: which repo an issue's tests go to, and how its thread is linked."""
 
@@ -121,12 +123,23 @@ def build_backfill(
     )
 
 
-def build_services(settings: Settings, **overrides: Any) -> Services:
-    """Wire the service from settings; tests pass overrides (chat=..., sentry=...) for edges they replace."""
-    engine = overrides.pop("engine", None) or make_engine(settings.database_url)
+_BUILD = object()  # "build it from settings", as opposed to an explicit None
+
+
+def build_services(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    chat: Chat | None = None,
+    sentry: SentryApi | object | None = _BUILD,
+    code_host: CodeHost | None = None,
+    gate_launcher: BrowserLauncher | None = None,
+) -> Services:
+    """Wire the service from settings; tests pass the edges they replace (chat=..., sentry=None, ...)."""
+    engine = engine or make_engine(settings.database_url)
     sessions = session_factory(engine)
-    chat = overrides.pop("chat", None) or build_chat(settings, sessions)
-    sentry = overrides.pop("sentry") if "sentry" in overrides else build_sentry(settings)
+    chat = chat or build_chat(settings, sessions)
+    sentry = build_sentry(settings) if sentry is _BUILD else cast("SentryApi | None", sentry)
     metrics = Metrics()
     outbox = Outbox(
         sessions,
@@ -137,8 +150,8 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
     local = LOCAL_CHANNEL if isinstance(chat, LocalChat) else None
     threads = ThreadDelivery(sessions=sessions, chat=chat, sentry=sentry, fallback_channel=local)
     threads.register(outbox)
-    code_host = overrides.pop("code_host", None) or build_code_host(settings, sessions)
-    backfill = build_backfill(settings, sessions, chat, sentry, code_host, overrides.get("gate_launcher"))
+    code_host = code_host or build_code_host(settings, sessions)
+    backfill = build_backfill(settings, sessions, chat, sentry, code_host, gate_launcher)
     backfill.register(outbox)
     threads.decorators.append(backfill_service.test_line)
     outbox.register(RESPOND, ResponseDelivery(settings))
@@ -152,23 +165,21 @@ def build_services(settings: Settings, **overrides: Any) -> Services:
         outbox=outbox,
         metrics=metrics,
         threads=threads,
-        extras=overrides,
         code_host=code_host,
         backfill=backfill,
     )
-    wire_gates(services, launcher=overrides.get("gate_launcher"))
+    services.gates = wire_gates(services, launcher=gate_launcher)
     metrics.watch_outbox(lambda: outbox_depth(services))
     return services
 
 
-def wire_gates(services: Services, *, launcher: Any = None) -> None:
+def wire_gates(services: Services, *, launcher: BrowserLauncher | None = None) -> GateDelivery:
     """Register the gate flow's outbox handlers and the flag notice on issue threads."""
     from triagebot.flags.notice import flag_notice
-    from triagebot.gates.delivery import GateDelivery
 
-    def code_host() -> Any:
-        # The code host (GitHub or the local repository) may be built after this runs, or overridden.
-        return getattr(services, "code_host", None) or services.extras.get("code_host")
+    def code_host() -> CodeHost | None:
+        # Read at delivery time, so a code host set on the services later is the one used.
+        return services.code_host
 
     gates = GateDelivery(
         sessions=services.sessions,
@@ -179,7 +190,7 @@ def wire_gates(services: Services, *, launcher: Any = None) -> None:
     )
     gates.register(services.outbox)
     services.threads.decorators.append(flag_notice)
-    services.extras["gates"] = gates
+    return gates
 
 
 def outbox_depth(services: Services) -> tuple[int, float]:

@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -113,9 +114,13 @@ class DashboardAuth:
         return bool(expected and offered) and hmac.compare_digest(expected, offered or "")
 
 
+# One DashboardAuth per service, kept only as long as the service itself.
+_AUTHS: weakref.WeakKeyDictionary[Services, DashboardAuth] = weakref.WeakKeyDictionary()
+
+
 def dashboard_auth(services: Services) -> DashboardAuth:
     """Return this service's one DashboardAuth (a made-up development token must be the same everywhere)."""
-    auth = services.extras.get("dashboard_auth")
-    if not isinstance(auth, DashboardAuth):
-        auth = services.extras["dashboard_auth"] = DashboardAuth.from_settings(services.settings)
+    auth = _AUTHS.get(services)
+    if auth is None:
+        auth = _AUTHS[services] = DashboardAuth.from_settings(services.settings)
     return auth
