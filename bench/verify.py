@@ -25,8 +25,8 @@ from typing import Any
 from bench.gate import late_event
 from tests.gates.late_app import ERRORS, serve_late_app
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import SentryEvent, normalize_event
 from triagebot.gates.runner import run_gate
+from triagebot.integrations.sentry.event import SentryEvent, normalize_event
 from triagebot.sampleapp import serve_sample_app
 from triagebot.settings import Settings
 from triagebot.verify.run import verify_draft

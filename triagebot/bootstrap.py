@@ -11,11 +11,10 @@ from triagebot.backfill import service as backfill_service
 from triagebot.backfill.delivery import BackfillDelivery
 from triagebot.db import SessionFactory, make_engine, reading, session_factory, utcnow
 from triagebot.gates.delivery import GateDelivery
-from triagebot.gates.ports import BrowserLauncher
 from triagebot.integrations.github import AppAuth, GitHubClient, TokenAuth
 from triagebot.integrations.localchat import LOCAL_CHANNEL, LocalChat
 from triagebot.integrations.localrepo import LocalRepoHost
-from triagebot.integrations.ports import Chat, CodeHost, SentryApi
+from triagebot.integrations.ports import BrowserLauncher, Chat, CodeHost, SentryApi
 from triagebot.integrations.sentry.api import SentryClient
 from triagebot.integrations.slack import SlackChat
 from triagebot.integrations.slack_response import RESPOND, ResponseDelivery

@@ -22,11 +22,11 @@ import yaml
 
 from triagebot.drafts.config import SPEC_DIR, Format, load_config, load_preview_config
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
-from triagebot.drafts.spec import dump_spec, parse_spec
 from triagebot.errors import BadInput
+from triagebot.integrations.sentry.event import normalize_event
 from triagebot.settings import BadSetting, Settings, load_settings
+from triagebot.spec import dump_spec, parse_spec
 from triagebot.verify.run import Outcome, verify_draft
 
 

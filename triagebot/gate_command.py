@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from triagebot.drafts.config import PreviewConfig, parse_preview_config
-from triagebot.drafts.spec import Spec, load_specs
 from triagebot.errors import BadInput
-from triagebot.gates.ports import BrowserUnavailable
 from triagebot.gates.report import junit_xml, markdown_summary, progress_line, summary_text
 from triagebot.gates.runner import GateOptions, ProgressEvent, run_gate
 from triagebot.gates.selection import select_specs
+from triagebot.integrations.ports import BrowserUnavailable
 from triagebot.settings import Settings, load_settings
+from triagebot.spec import Spec, load_specs
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 1, 2, 3
 

@@ -19,9 +19,9 @@ from triagebot.backfill import service
 from triagebot.backfill.models import FAILED, PR_OPEN, RegressionTest
 from triagebot.bootstrap import Services
 from triagebot.db import transaction, utcnow
-from triagebot.drafts.spec import parse_spec
 from triagebot.messages import ids
 from triagebot.outbox.models import DEAD, DONE, OutboxLane, OutboxMessage
+from triagebot.spec import parse_spec
 from triagebot.triage.models import Issue
 
 REPO = "/repos/acme/shop"

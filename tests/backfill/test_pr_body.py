@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import FIXTURES
 from triagebot.backfill import prs
 from triagebot.drafts.config import parse_config
-from triagebot.drafts.spec import Verification
 from triagebot.errors import BadInput
+from triagebot.spec import Verification
 from triagebot.triage.models import Issue
 
 HOSTILE = "TypeError: @octocat <img src=x onerror=alert(1)> [pwn](javascript:alert(1)) #12 `x`\n# Heading"

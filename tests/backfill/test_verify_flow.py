@@ -29,11 +29,11 @@ from triagebot.app import create_app
 from triagebot.backfill import delivery
 from triagebot.bootstrap import Services
 from triagebot.demo_setup import ISSUE_ID, sentry_webhook_body
-from triagebot.drafts.spec import parse_spec
 from triagebot.gates.runner import run_gate
 from triagebot.integrations.chromium import find_chromium
 from triagebot.messages import ids
 from triagebot.sampleapp import SampleApp, serve_sample_app
+from triagebot.spec import parse_spec
 
 pytestmark = [
     pytest.mark.browser,

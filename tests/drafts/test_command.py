@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from triagebot.cli import main
-from triagebot.drafts.spec import load_spec
+from triagebot.spec import load_spec
 
 from .helpers import fixture_path
 

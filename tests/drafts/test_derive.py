@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from triagebot.drafts.derive import NothingToReplay, derive_spec, repo_relative, to_path
-from triagebot.drafts.event import normalize_event
-from triagebot.drafts.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Spec
+from triagebot.integrations.sentry.event import normalize_event
+from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Spec
 
 from .helpers import load_fixture
 

@@ -9,8 +9,8 @@ import yaml
 
 from triagebot.drafts.config import parse_preview_config
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import normalize_event
-from triagebot.drafts.spec import Check, Click, Fill, Press, Select, Spec, dump_spec, parse_spec
+from triagebot.integrations.sentry.event import normalize_event
+from triagebot.spec import Check, Click, Fill, Press, Select, Spec, dump_spec, parse_spec
 
 
 def browser_event(crumbs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:

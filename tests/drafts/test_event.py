@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from triagebot.drafts.event import normalize_event
 from triagebot.errors import MalformedPayload
+from triagebot.integrations.sentry.event import normalize_event
 
 from .helpers import load_fixture
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from triagebot.drafts.config import DraftConfig, PreviewConfig, parse_preview_config
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import clean_text, normalize_event
 from triagebot.drafts.render import py_str, py_value, render_test, ts_str, ts_value
-from triagebot.drafts.spec import (
+from triagebot.integrations.sentry.event import clean_text, normalize_event
+from triagebot.spec import (
     Assertions,
     Check,
     Click,

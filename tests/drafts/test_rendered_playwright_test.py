@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
 from triagebot.integrations.chromium import find_chromium
+from triagebot.integrations.sentry.event import normalize_event
 from triagebot.sampleapp import serve_sample_app
 
 from .test_generated_lint import node_workspace, run_node

@@ -22,8 +22,8 @@ import pytest
 
 from triagebot.drafts.config import parse_preview_config
 from triagebot.drafts.render import render_test
-from triagebot.drafts.spec import Spec, parse_spec
 from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
+from triagebot.spec import Spec, parse_spec
 
 from .test_generated_lint import node_workspace, run_node
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
-from triagebot.drafts.spec import Spec
 from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
+from triagebot.integrations.sentry.event import normalize_event
 from triagebot.settings import Settings
+from triagebot.spec import Spec
 
 from .helpers import load_fixture
 

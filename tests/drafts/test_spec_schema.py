@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from triagebot.drafts.spec import (
+from triagebot.errors import SpecError
+from triagebot.spec import (
     Check,
     Fill,
     Locator,
@@ -16,7 +17,6 @@ from triagebot.drafts.spec import (
     parse_spec,
     required_version,
 )
-from triagebot.errors import SpecError
 
 V1 = {
     "version": 1,

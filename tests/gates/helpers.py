@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from triagebot.drafts.spec import Spec, parse_spec
+from triagebot.spec import Spec, parse_spec
 
 COUPON_ERROR = "Cannot read properties of undefined (reading 'discount')"
 

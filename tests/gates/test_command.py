@@ -12,8 +12,8 @@ import pytest
 
 from tests.gates.helpers import coupon_spec, flaky_spec, order_ui_spec
 from triagebot.cli import main
-from triagebot.drafts.spec import Spec, dump_spec
 from triagebot.sampleapp import SampleApp
+from triagebot.spec import Spec, dump_spec
 
 REPO = Path(__file__).resolve().parents[2]
 

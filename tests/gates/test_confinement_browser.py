@@ -11,9 +11,9 @@ import pytest
 
 from tests.gates.conftest import Recorder
 from tests.gates.helpers import make_spec
-from triagebot.drafts.spec import Goto, Request
 from triagebot.gates.runner import GateOptions, run_gate
 from triagebot.settings import Settings
+from triagebot.spec import Goto, Request
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,7 @@ def test_nothing_reaches_another_origin(hostile_preview: str, outsider: Recorder
 def test_paths_are_built_on_the_preview_origin_only() -> None:
     """The schema refuses these; the runner's own check refuses them even when built unchecked."""
     from triagebot.errors import BadInput
-    from triagebot.gates.origin import url_on_origin
+    from triagebot.origin import url_on_origin
 
     origin = "http://127.0.0.1:8000"
     for path in ("@evil.com/", ":80@evil.com/", ".evil.com/", "/\\evil.com", "/\tx", "evil.com", ""):

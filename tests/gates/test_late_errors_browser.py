@@ -16,9 +16,9 @@ import pytest
 
 from tests.gates.helpers import make_spec
 from tests.gates.late_app import ERRORS, Build, serve_late_app
-from triagebot.drafts.spec import Spec
 from triagebot.gates.runner import GateOptions, auto_concurrency, run_gate, usable_cores
 from triagebot.settings import Settings
+from triagebot.spec import Spec
 
 pytestmark = pytest.mark.browser
 

@@ -14,12 +14,18 @@ from typing import Any
 import pytest
 
 from tests.gates.helpers import make_spec
-from triagebot.drafts.spec import Locator
 from triagebot.errors import RefusedHost
-from triagebot.gates.ports import BrowserActionError, FetchResult, Observations, PageErrorSeen, PageState
 from triagebot.gates.runner import GateOptions, auto_concurrency, page_error_matches, run_gate
+from triagebot.integrations.ports import (
+    BrowserActionError,
+    FetchResult,
+    Observations,
+    PageErrorSeen,
+    PageState,
+)
 from triagebot.sampleapp import verify_setup_request
 from triagebot.settings import Settings
+from triagebot.spec import Locator
 
 Script = Callable[["FakePage", str, object], None]
 
@@ -305,6 +311,6 @@ def test_data_setup_without_a_secret_is_an_error(settings: Settings) -> None:
     ],
 )
 def test_page_error_matching(wanted: dict[str, str], name: str, message: str, matches: bool) -> None:
-    from triagebot.drafts.spec import PageError
+    from triagebot.spec import PageError
 
     assert page_error_matches(PageError(**wanted), PageErrorSeen(name, message, None)) is matches

@@ -16,8 +16,8 @@ import pytest
 from tests.gates.helpers import make_spec
 from tests.gates.test_runner import BASE, FakeBrowser, FakePage
 from triagebot.drafts.config import parse_preview_config
-from triagebot.gates.ports import BrowserActionError
 from triagebot.gates.runner import GateOptions, run_gate
+from triagebot.integrations.ports import BrowserActionError
 from triagebot.integrations.reachability import probe_origin
 from triagebot.settings import Settings
 

@@ -8,7 +8,7 @@ import yaml
 
 from tests.gates.helpers import coupon_spec
 from tests.support.fake_github import FakeGitHub
-from triagebot.drafts.spec import FlagRef, dump_spec
+from triagebot.spec import FlagRef, dump_spec
 
 SHA_A = "a" * 40
 SHA_B = "b" * 40

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import SentryEvent, normalize_event
-from triagebot.drafts.spec import Spec
 from triagebot.integrations.chromium import find_chromium
+from triagebot.integrations.sentry.event import SentryEvent, normalize_event
 from triagebot.sampleapp import SampleApp, serve_sample_app
 from triagebot.settings import Settings
+from triagebot.spec import Spec
 
 SAMPLE_EVENT = Path(__file__).resolve().parents[2] / "triagebot" / "sampleapp" / "sentry_event.json"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from triagebot.drafts.spec import dump_spec, parse_spec
 from triagebot.errors import SpecError
+from triagebot.spec import dump_spec, parse_spec
 
 BASE = """
 version: 1

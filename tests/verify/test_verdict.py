@@ -5,10 +5,10 @@ from __future__ import annotations
 from triagebot.backfill.delivery import verdict_line
 from triagebot.backfill.models import RegressionTest
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import normalize_event
-from triagebot.drafts.spec import Assertions, ExceptionInfo, IssueRef, PageError, Request, Spec
 from triagebot.gates.models import Attempt, Failure, SpecResult
+from triagebot.integrations.sentry.event import normalize_event
 from triagebot.settings import Settings
+from triagebot.spec import Assertions, ExceptionInfo, IssueRef, PageError, Request, Spec
 from triagebot.verify.run import verify_draft
 from triagebot.verify.variants import alternative_locators, variants
 from triagebot.verify.verdict import classify

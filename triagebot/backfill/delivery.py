@@ -15,16 +15,15 @@ from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
 from triagebot.backfill.service import DASHBOARD_USER
 from triagebot.db import SessionFactory, reading, transaction, utcnow
 from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, parse_config, parse_preview_config
-from triagebot.drafts.event import normalize_event
-from triagebot.drafts.spec import Spec, dump_spec, parse_spec
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
-from triagebot.gates.ports import BrowserLauncher
-from triagebot.integrations.ports import Chat, CodeHost, PullRequest, SentryApi
+from triagebot.integrations.ports import BrowserLauncher, Chat, CodeHost, PullRequest, SentryApi
+from triagebot.integrations.sentry.event import normalize_event
 from triagebot.messages.mrkdwn import link, safe
 from triagebot.outbox import store
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
 from triagebot.settings import Settings
+from triagebot.spec import Spec, dump_spec, parse_spec
 from triagebot.triage import service as triage
 from triagebot.triage.models import Issue
 from triagebot.verify.run import Outcome, verify_or_refuse

@@ -17,10 +17,10 @@ from triagebot.backfill.models import PR_CLOSED, PR_OPEN, RegressionTest
 from triagebot.db import SessionFactory, transaction
 from triagebot.drafts.config import SPEC_DIR, DraftConfig, PreviewConfig
 from triagebot.drafts.derive import derive_spec
-from triagebot.drafts.event import normalize_event
 from triagebot.drafts.render import render_test
-from triagebot.drafts.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Spec, Step, dump_spec
 from triagebot.errors import BadInput, DeliveryError
+from triagebot.integrations.sentry.event import normalize_event
+from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Spec, Step, dump_spec
 from triagebot.triage.models import Issue
 
 if TYPE_CHECKING:

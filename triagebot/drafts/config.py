@@ -42,8 +42,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from triagebot.drafts.spec import relative_path
 from triagebot.errors import BadInput
+from triagebot.spec import relative_path
 
 CONFIG_PATH = ".triagebot/config.yml"
 SPEC_DIR = ".triagebot/tests"

@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from triagebot.drafts.config import PreviewConfig
-from triagebot.drafts.event import Breadcrumb, Frame, SentryEvent
 from triagebot.drafts.locators import choose_locator, css_string, parse_selector, synthetic_value
 from triagebot.drafts.requests_seen import RequestSeen, requests_seen, value_for
-from triagebot.drafts.spec import (
+from triagebot.errors import BadInput
+from triagebot.integrations.sentry.event import Breadcrumb, Frame, SentryEvent
+from triagebot.spec import (
     SPEC_ID,
     Assertions,
     Check,
@@ -41,7 +42,6 @@ from triagebot.drafts.spec import (
     Spec,
     Step,
 )
-from triagebot.errors import BadInput
 
 EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 

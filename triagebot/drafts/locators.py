@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from triagebot.drafts.spec import Locator
+from triagebot.spec import Locator
 
 VALUE_MAX = 1024
 # Attributes that teams use as test ids besides the configured one; all are as stable as data-testid.

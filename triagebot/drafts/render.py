@@ -21,7 +21,7 @@ import jinja2
 
 from triagebot.drafts.config import DraftConfig, Format, Login, PreviewConfig
 from triagebot.drafts.locators import css_string
-from triagebot.drafts.spec import ExpectUrl, FlagRef, Goto, Locator, Spec
+from triagebot.spec import ExpectUrl, FlagRef, Goto, Locator, Spec
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FOR: dict[str, str] = {"ts": "tests/playwright.spec.ts.j2", "python": "tests/test_playwright.py.j2"}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from triagebot.drafts.event import Breadcrumb
+from triagebot.integrations.sentry.event import Breadcrumb
 
 REQUEST_CATEGORIES = ("fetch", "xhr", "navigation")
 VALUE_MAX = 200

@@ -25,11 +25,11 @@ from triagebot.flags.service import list_rollouts
 from triagebot.gates import service
 from triagebot.gates.commit_report import commit_report, gate_url, summary_markdown
 from triagebot.gates.models import GateResult
-from triagebot.gates.ports import BrowserLauncher, BrowserUnavailable
 from triagebot.gates.runner import GateOptions, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.gates.specs_source import LoadedSpecs, load_at
 from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun, PullRequestHead
+from triagebot.integrations.ports import BrowserLauncher, BrowserUnavailable
 from triagebot.messages.mrkdwn import link, safe
 from triagebot.outbox import store
 from triagebot.outbox.models import OutboxMessage

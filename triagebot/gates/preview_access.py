@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from triagebot.drafts.config import PreviewConfig
-from triagebot.drafts.spec import FlagRef
 from triagebot.settings import Settings
+from triagebot.spec import FlagRef
 
 REDACTED = "[redacted]"
 # RFC 9110 token characters: anything else cannot be a header name.

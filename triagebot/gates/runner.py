@@ -22,7 +22,33 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from triagebot.drafts.config import Login, PreviewConfig
-from triagebot.drafts.spec import (
+from triagebot.gates.models import (
+    Attempt,
+    Evidence,
+    FailedResponse,
+    Failure,
+    GateResult,
+    Selection,
+    SpecResult,
+    SpecStatus,
+)
+from triagebot.gates.preview_access import CannotEnter, PreviewAccess
+from triagebot.gates.setup import signed_setup_request
+from triagebot.gates.steps import describe_step
+from triagebot.integrations.ports import (
+    Browser,
+    BrowserActionError,
+    BrowserLauncher,
+    BrowserPage,
+    BrowserUnavailable,
+    Observations,
+    PageErrorSeen,
+    PageState,
+    ResponseSeen,
+)
+from triagebot.origin import path_matches, preview_origin, url_on_origin
+from triagebot.settings import Settings, secret
+from triagebot.spec import (
     Check,
     Click,
     ExpectUrl,
@@ -36,32 +62,6 @@ from triagebot.drafts.spec import (
     Spec,
     Step,
 )
-from triagebot.gates.models import (
-    Attempt,
-    Evidence,
-    FailedResponse,
-    Failure,
-    GateResult,
-    Selection,
-    SpecResult,
-    SpecStatus,
-)
-from triagebot.gates.origin import path_matches, preview_origin, url_on_origin
-from triagebot.gates.ports import (
-    Browser,
-    BrowserActionError,
-    BrowserLauncher,
-    BrowserPage,
-    BrowserUnavailable,
-    Observations,
-    PageErrorSeen,
-    PageState,
-    ResponseSeen,
-)
-from triagebot.gates.preview_access import CannotEnter, PreviewAccess
-from triagebot.gates.setup import signed_setup_request
-from triagebot.gates.steps import describe_step
-from triagebot.settings import Settings, secret
 
 START_STEP = -1  # step_index of the spec's `start` navigation
 # What the machine can carry: past a few contexts per core the CPU is saturated, so more at once only

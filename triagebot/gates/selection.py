@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import PurePosixPath
 
-from triagebot.drafts.spec import Spec
 from triagebot.gates.models import SelectedSpec, Selection
+from triagebot.spec import Spec
 
 # Folders frameworks map to URL routes (Next.js pages/app, SvelteKit/Remix routes, Nuxt pages, ...).
 ROUTE_ROOTS = ("src/pages", "src/app", "src/routes", "app/routes", "pages", "app", "routes")

@@ -16,7 +16,6 @@ from sqlmodel import Session, col
 from triagebot.db import insert_ignore, utcnow
 from triagebot.errors import BadInput
 from triagebot.gates.models import GateResult, SpecResult
-from triagebot.gates.origin import origin_of, preview_origin
 from triagebot.gates.tables import (
     ACTIVE_STATES,
     ERROR,
@@ -29,6 +28,7 @@ from triagebot.gates.tables import (
     GateSpecResult,
     PullRequestHead,
 )
+from triagebot.origin import origin_of, preview_origin
 from triagebot.outbox.store import enqueue
 from triagebot.settings import Settings
 

@@ -12,8 +12,8 @@ from typing import Protocol
 import yaml
 
 from triagebot.drafts.config import CONFIG_PATH, PreviewConfig, parse_preview_config
-from triagebot.drafts.spec import Spec, parse_spec
 from triagebot.errors import BadInput, SpecError
+from triagebot.spec import Spec, parse_spec
 
 SPEC_DIR = ".triagebot/tests"
 SPEC_SUFFIXES = (".yml", ".yaml")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triagebot.drafts.spec import Check, Click, ExpectUrl, Fill, Goto, Locator, Press, Request, Select, Step
+from triagebot.spec import Check, Click, ExpectUrl, Fill, Goto, Locator, Press, Request, Select, Step
 
 
 def describe_locator(locator: Locator) -> str:

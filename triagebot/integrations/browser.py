@@ -39,9 +39,9 @@ from playwright.async_api import Locator as PWLocator
 from playwright.async_api import Request as PWRequest
 from playwright.async_api import Response as PWResponse
 
-from triagebot.drafts.spec import Locator
-from triagebot.gates.origin import origin_of
-from triagebot.gates.ports import (
+from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
+from triagebot.integrations.egress_proxy import EgressProxy
+from triagebot.integrations.ports import (
     BrowserActionError,
     BrowserUnavailable,
     FetchResult,
@@ -50,9 +50,9 @@ from triagebot.gates.ports import (
     PageState,
     ResponseSeen,
 )
-from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
-from triagebot.integrations.egress_proxy import EgressProxy
 from triagebot.integrations.reachability import probe_origin
+from triagebot.origin import origin_of
+from triagebot.spec import Locator
 
 DEFAULT_TESTID_ATTRIBUTE = "data-testid"
 # Headers a spec may not set on a request step: they would change where or how the request goes.

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from urllib.parse import urlsplit
 
-from triagebot.gates.origin import DEFAULT_PORTS, origin_of
+from triagebot.origin import DEFAULT_PORTS, origin_of
 
 MAX_HEAD_BYTES = 64 * 1024
 CONNECT_TIMEOUT_S = 10

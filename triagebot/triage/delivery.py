@@ -10,9 +10,9 @@ from typing import Any
 from sqlmodel import Session
 
 from triagebot.db import SessionFactory, transaction
-from triagebot.drafts.event import normalize_event
 from triagebot.errors import DeliveryError, MalformedPayload
 from triagebot.integrations.ports import Chat, SentryApi
+from triagebot.integrations.sentry.event import normalize_event
 from triagebot.messages import blocks
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox

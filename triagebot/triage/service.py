@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from triagebot.db import insert_ignore, is_postgres, utcnow
-from triagebot.drafts.event import SentryEvent, json_surrogate_free, normalize_event
 from triagebot.errors import MalformedPayload
+from triagebot.integrations.sentry.event import SentryEvent, json_surrogate_free, normalize_event
 from triagebot.integrations.sentry.webhooks import IssueReport
 from triagebot.outbox.store import Outgoing, enqueue, enqueue_many
 from triagebot.triage import rules

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from triagebot.drafts.config import PreviewConfig
-from triagebot.drafts.event import SentryEvent
-from triagebot.drafts.spec import SPEC_ID, Spec, Verification
 from triagebot.errors import BadInput, RefusedHost
 from triagebot.gates.models import GateResult
-from triagebot.gates.origin import preview_origin
-from triagebot.gates.ports import BrowserLauncher, BrowserUnavailable
 from triagebot.gates.runner import GateOptions, new_run_id, run_gate_async
+from triagebot.integrations.ports import BrowserLauncher, BrowserUnavailable
+from triagebot.integrations.sentry.event import SentryEvent
+from triagebot.origin import preview_origin
 from triagebot.settings import Settings
+from triagebot.spec import SPEC_ID, Spec, Verification
 from triagebot.verify.variants import Variant, variants
 from triagebot.verify.verdict import ERROR, NOT_REPRODUCED, Verdict, classify
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from triagebot.drafts.derive import to_path
-from triagebot.drafts.event import SentryEvent
 from triagebot.drafts.locators import Element, choose_locator, css_compound, css_string, parse_selector
-from triagebot.drafts.spec import Click, ExpectUrl, Fill, Goto, Locator, Spec, Step
 from triagebot.gates.steps import describe_locator
+from triagebot.integrations.sentry.event import SentryEvent
+from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Spec, Step
 
 MAX_VARIANTS = 24
 # Values that commonly take a different path through input handling than the made-up one.

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from triagebot.drafts.spec import PageError, Request, Spec
 from triagebot.gates.models import Evidence, Failure, SpecResult
-from triagebot.gates.ports import PageErrorSeen
 from triagebot.gates.runner import START_STEP, page_error_matches
+from triagebot.integrations.ports import PageErrorSeen
+from triagebot.spec import PageError, Request, Spec
 
 Result = Literal["reproduced", "not_reproduced", "error"]
 REPRODUCED: Result = "reproduced"

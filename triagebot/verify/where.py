@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from triagebot.backfill.models import DefaultPreview
 from triagebot.db import insert_ignore, utcnow
 from triagebot.errors import BadInput
-from triagebot.gates.origin import origin_of, preview_origin
+from triagebot.origin import origin_of, preview_origin
 from triagebot.settings import Settings
 
 NONE_CONFIGURED = (

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from triagebot.drafts.event import clean_json, json_surrogate_free
+from triagebot.integrations.sentry.event import clean_json, json_surrogate_free
 
 
 async def read_capped(request: Request, limit: int) -> bytes:
