@@ -1,10 +1,11 @@
-"""Posting queued slash-command answers to their `response_url`: the outbox handler and the URL check."""
+"""Posting queued slash-command answers to their `response_url` with slack_sdk's WebhookClient."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import httpx
+from slack_sdk.errors import SlackRequestError
+from slack_sdk.webhook import WebhookClient
 
 from triagebot.errors import PermanentFailure, RetryLater
 from triagebot.outbox.models import OutboxMessage
@@ -48,14 +49,17 @@ class ResponseDelivery:
         url = str(message.payload.get("response_url", ""))
         if not response_url_allowed(url, self.settings):
             raise PermanentFailure("response_url is not a Slack hooks URL; refused")
+        # No retry handlers of the SDK's own: the outbox retries, with backoff, across restarts.
+        client = WebhookClient(url, timeout=max(1, round(self.timeout)), retry_handlers=[])
         try:
-            response = httpx.post(url, json=message.payload["body"], timeout=self.timeout)
-        except httpx.HTTPError as exc:
+            response = client.send_dict(message.payload["body"])
+        except (OSError, SlackRequestError) as exc:  # refused, unreachable and timed out are OSErrors
             raise RetryLater(f"slack response_url: {type(exc).__name__}: {exc}") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            after = response.headers.get("Retry-After")
-            delay = float(after) if after and after.replace(".", "", 1).isdigit() else None
-            raise RetryLater(f"slack response_url: {response.status_code}", after=delay)
-        if response.status_code >= 400:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            after = next((str(v) for k, v in response.headers.items() if k.lower() == "retry-after"), "")
+            delay = float(after) if after.replace(".", "", 1).isdigit() else None
+            raise RetryLater(f"slack response_url: {status}", after=delay)
+        if status >= 400:
             # 404 expired_url / used_url: thirty minutes or five posts have passed; retrying cannot help.
-            raise PermanentFailure(f"slack response_url: {response.status_code} {response.text[:200]}")
+            raise PermanentFailure(f"slack response_url: {status} {(response.body or '')[:200]}")
