@@ -36,13 +36,13 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from tests.gates.late_app import ERRORS, serve_late_app
+from triagebot.demo.sampleapp import serve_sample_app
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.render import render_test
 from triagebot.gates.models import GateResult
 from triagebot.gates.runner import GateOptions, auto_concurrency, run_gate, usable_cores
 from triagebot.integrations.chromium import LAUNCH_ARGS, find_chromium
 from triagebot.integrations.sentry.event import normalize_event
-from triagebot.sampleapp import serve_sample_app
 from triagebot.settings import Settings
 from triagebot.spec import Spec, dump_spec, parse_spec
 

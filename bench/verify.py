@@ -24,14 +24,14 @@ from typing import Any
 
 from bench.gate import late_event
 from tests.gates.late_app import ERRORS, serve_late_app
+from triagebot.demo.sampleapp import serve_sample_app
 from triagebot.drafts.derive import derive_spec
 from triagebot.gates.runner import run_gate
 from triagebot.integrations.sentry.event import SentryEvent, normalize_event
-from triagebot.sampleapp import serve_sample_app
 from triagebot.settings import Settings
 from triagebot.verify.run import verify_draft
 
-SAMPLE_EVENT = Path(__file__).resolve().parents[1] / "triagebot" / "sampleapp" / "sentry_event.json"
+SAMPLE_EVENT = Path(__file__).resolve().parents[1] / "triagebot" / "demo" / "sampleapp" / "sentry_event.json"
 ORDERS_EVENT: dict[str, Any] = {
     "event_id": "0" * 31 + "9",
     "platform": "python",

@@ -63,7 +63,7 @@ def test_replay_of_a_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture
 def test_replay_into_the_running_demo_uses_its_url_and_secret(
     running: tuple[str, Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from triagebot.demo_setup import write_replay_info
+    from triagebot.demo.setup import write_replay_info
 
     url, services = running
     monkeypatch.delenv("TRIAGEBOT_SENTRY_CLIENT_SECRET", raising=False)

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from triagebot import commands as service_commands
-from triagebot import demo, draft_command, gate_command
+from triagebot import draft_command, gate_command
+from triagebot.demo import run as demo
 from triagebot.settings import BadSetting, describe_settings_error
 
 

@@ -197,7 +197,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def _demo_target(workdir: Path) -> tuple[str, str] | None:
     """Read the running demo's webhook URL and signing secret, written by `triagebot demo`."""
-    from triagebot.demo_setup import REPLAY_FILE
+    from triagebot.demo.setup import REPLAY_FILE
 
     try:
         info = json.loads((workdir / REPLAY_FILE).read_text())

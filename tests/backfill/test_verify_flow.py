@@ -28,11 +28,11 @@ from tests.support.signing import github_headers, sentry_headers
 from triagebot.app import create_app
 from triagebot.backfill import delivery
 from triagebot.bootstrap import Services
-from triagebot.demo_setup import ISSUE_ID, sentry_webhook_body
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
+from triagebot.demo.setup import ISSUE_ID, sentry_webhook_body
 from triagebot.gates.runner import run_gate
 from triagebot.integrations.chromium import find_chromium
 from triagebot.messages import ids
-from triagebot.sampleapp import SampleApp, serve_sample_app
 from triagebot.spec import parse_spec
 
 pytestmark = [

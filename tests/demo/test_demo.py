@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from triagebot.demo_narration import DemoError
-from triagebot.demo_setup import ISSUE_ID, MARKER, bind, demo_settings, fresh_workdir, sentry_webhook_body
+from triagebot.demo.narration import DemoError
+from triagebot.demo.setup import ISSUE_ID, MARKER, bind, demo_settings, fresh_workdir, sentry_webhook_body
 from triagebot.integrations.sentry.webhooks import parse_webhook
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from triagebot.demo.sampleapp import serve_sample_app
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.render import render_test
 from triagebot.integrations.chromium import find_chromium
 from triagebot.integrations.sentry.event import normalize_event
-from triagebot.sampleapp import serve_sample_app
 
 from .test_generated_lint import node_workspace, run_node
 
@@ -40,7 +40,7 @@ def _playwright_test(root: Path, base_url: str) -> tuple[int, str]:
 
 
 def test_stateless_draft_fails_on_the_buggy_build_and_passes_on_the_fixed_one(workspace: Path) -> None:
-    event = json.loads(resources.files("triagebot.sampleapp").joinpath("sentry_event.json").read_text())
+    event = json.loads(resources.files("triagebot.demo.sampleapp").joinpath("sentry_event.json").read_text())
     spec = derive_spec(normalize_event(event), issue={"id": "4711", "shortId": "TINYSHOP-7"})
     path, text = render_test(spec, "ts")
     (workspace / "tests" / Path(path).name).write_text(text, encoding="utf-8")

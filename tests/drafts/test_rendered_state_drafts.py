@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from triagebot.demo.sampleapp import serve_sample_app
 from triagebot.drafts.config import parse_preview_config
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.render import render_test
 from triagebot.integrations.chromium import find_chromium
 from triagebot.integrations.sentry.event import normalize_event
-from triagebot.sampleapp import serve_sample_app
 
 from .helpers import load_fixture
 from .test_generated_lint import assert_typescript_clean, node_workspace, run_node

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
 from triagebot.integrations.chromium import find_chromium
-from triagebot.sampleapp import SampleApp, serve_sample_app
 from triagebot.settings import Settings
 
 SETUP_SECRET = "gate-setup-secret-for-tests"

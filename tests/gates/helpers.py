@@ -27,7 +27,7 @@ def coupon_spec(spec_id: str = "coupon") -> Spec:
     return make_spec(
         spec_id,
         start="/",
-        covers={"routes": ["/cart"], "paths": ["triagebot/sampleapp/app.js"]},
+        covers={"routes": ["/cart"], "paths": ["triagebot/demo/sampleapp/app.js"]},
         steps=[
             {"action": "click", "locator": {"strategy": "testid", "value": "cart-link"}},
             {"action": "expect_url", "path": "/cart"},

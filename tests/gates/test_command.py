@@ -12,7 +12,7 @@ import pytest
 
 from tests.gates.helpers import coupon_spec, flaky_spec, order_ui_spec
 from triagebot.cli import main
-from triagebot.sampleapp import SampleApp
+from triagebot.demo.sampleapp import SampleApp
 from triagebot.spec import Spec, dump_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def test_buggy_build_fails_with_selection_and_junit(
             "--specs",
             str(folder),
             "--changed-file",
-            "triagebot/sampleapp/app.js",
+            "triagebot/demo/sampleapp/app.js",
             "--junit",
             str(junit),
             "--concurrency",
@@ -115,7 +115,7 @@ def test_buggy_build_fails_with_selection_and_junit(
     assert code == 1
     out = capsys.readouterr().out
     assert "1 of 3 specs match 1 changed file or always run" in out
-    assert "coupon: covers triagebot/sampleapp/app.js (triagebot/sampleapp/app.js)" in out
+    assert "coupon: covers triagebot/demo/sampleapp/app.js (triagebot/demo/sampleapp/app.js)" in out
     assert "not selected: flaky, order-ui" in out
     assert "FAIL   coupon (SHOP-COUPON)" in out and "screenshot: " in out
     suite = ET.parse(junit).getroot()

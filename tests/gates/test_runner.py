@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.gates.helpers import make_spec
+from triagebot.demo.sampleapp import verify_setup_request
 from triagebot.errors import RefusedHost
 from triagebot.gates.runner import GateOptions, auto_concurrency, page_error_matches, run_gate
 from triagebot.integrations.ports import (
@@ -23,7 +24,6 @@ from triagebot.integrations.ports import (
     PageErrorSeen,
     PageState,
 )
-from triagebot.sampleapp import verify_setup_request
 from triagebot.settings import Settings
 from triagebot.spec import Locator
 

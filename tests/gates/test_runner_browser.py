@@ -16,8 +16,8 @@ from tests.gates.helpers import (
     order_ui_spec,
     seeded_order_spec,
 )
+from triagebot.demo.sampleapp import SampleApp
 from triagebot.gates.runner import GateOptions, ProgressEvent, run_gate
-from triagebot.sampleapp import SampleApp
 from triagebot.settings import Settings
 
 pytestmark = pytest.mark.browser

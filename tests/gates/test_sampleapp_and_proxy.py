@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.gates.conftest import SETUP_SECRET, Recorder
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
 from triagebot.gates.setup import signed_setup_request
 from triagebot.integrations.egress_proxy import EgressProxy
-from triagebot.sampleapp import SampleApp, serve_sample_app
 
 
 def _post(url: str, body: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
@@ -53,7 +53,7 @@ def test_setup_endpoint_accepts_only_signed_fresh_calls(buggy_app: SampleApp) ->
 
 
 def test_sentry_event_describes_the_coupon_bug() -> None:
-    event = json.loads((Path(__file__).parents[2] / "triagebot/sampleapp/sentry_event.json").read_text())
+    event = json.loads((Path(__file__).parents[2] / "triagebot/demo/sampleapp/sentry_event.json").read_text())
     (exception,) = event["exception"]["values"]
     assert (exception["type"], exception["value"]) == (
         "TypeError",

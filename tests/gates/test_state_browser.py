@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.drafts.helpers import load_fixture
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
 from triagebot.drafts.config import parse_preview_config
 from triagebot.drafts.derive import derive_spec
 from triagebot.gate_command import main
 from triagebot.integrations.sentry.event import normalize_event
-from triagebot.sampleapp import SampleApp, serve_sample_app
 from triagebot.spec import Spec, dump_spec
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ from tests.support.fake_github import FakeGitHub
 from tests.support.fake_slack import FakeSlack
 from triagebot.bootstrap import Services
 from triagebot.db import transaction, utcnow
-from triagebot.sampleapp import serve_sample_app
+from triagebot.demo.sampleapp import serve_sample_app
 from triagebot.triage.models import Issue
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.signing import github_headers
 from triagebot.bootstrap import Services
 from triagebot.db import transaction, utcnow
-from triagebot.sampleapp import SampleApp, serve_sample_app
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
 from triagebot.triage.models import Issue
 
 pytestmark = pytest.mark.browser

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
 from triagebot.drafts.derive import derive_spec
 from triagebot.integrations.chromium import find_chromium
 from triagebot.integrations.sentry.event import SentryEvent, normalize_event
-from triagebot.sampleapp import SampleApp, serve_sample_app
 from triagebot.settings import Settings
 from triagebot.spec import Spec
 
-SAMPLE_EVENT = Path(__file__).resolve().parents[2] / "triagebot" / "sampleapp" / "sentry_event.json"
+SAMPLE_EVENT = Path(__file__).resolve().parents[2] / "triagebot" / "demo" / "sampleapp" / "sentry_event.json"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

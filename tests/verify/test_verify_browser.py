@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from triagebot.demo.sampleapp import SampleApp
 from triagebot.gates.runner import run_gate
 from triagebot.integrations.sentry.event import SentryEvent
-from triagebot.sampleapp import SampleApp
 from triagebot.settings import Settings
 from triagebot.spec import Click, Fill, Locator, Spec, load_spec
 from triagebot.verify.run import verify_draft

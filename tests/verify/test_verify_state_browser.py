@@ -15,7 +15,7 @@ import yaml
 
 from tests.drafts.helpers import LOCAL_FIXTURES
 from triagebot.cli import main
-from triagebot.sampleapp import SampleApp, serve_sample_app
+from triagebot.demo.sampleapp import SampleApp, serve_sample_app
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ The app must compare the signature in constant time over the exact bytes receive
 timestamp equals the header and is within five minutes of its clock (the timestamp is inside the signed
 body, so a captured call cannot be replayed later), and answer 2xx; anything else fails the spec before
 its steps run. Redirects are not followed. The endpoint should exist only in preview deployments.
-`triagebot.sampleapp.verify_setup_request` is a reference implementation.
+`triagebot.demo.sampleapp.verify_setup_request` is a reference implementation.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
-from triagebot.demo_narration import (
+from triagebot.demo.narration import (
     POLL_SECONDS,
     DemoError,
     Narrator,
@@ -39,7 +39,7 @@ from triagebot.demo_narration import (
     test_excerpt,
     wait_for,
 )
-from triagebot.demo_setup import (
+from triagebot.demo.setup import (
     DEMO_ISSUES,
     ISSUE_ID,
     REPO_NAME,
@@ -203,7 +203,7 @@ class Demo:
 
     def serve_builds(self) -> tuple[str, str]:
         """Serve the sample app's buggy and fixed builds; return their URLs."""
-        from triagebot.sampleapp import serve_sample_app
+        from triagebot.demo.sampleapp import serve_sample_app
 
         with self.narrator.step("Serving Tiny Shop") as found:
             buggy, fixed = serve_sample_app("buggy"), serve_sample_app("fixed")

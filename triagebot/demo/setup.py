@@ -17,7 +17,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from triagebot.demo_narration import DemoError
+from triagebot.demo.narration import DemoError
 from triagebot.observability import LOG_FORMAT, quiet_chatty_loggers
 from triagebot.settings import Settings
 
@@ -105,7 +105,7 @@ def make_app_repo(path: Path) -> str:
     """Create the sample app's git repository on `main`; return the first commit."""
     path.mkdir()
     git(path, "init", "--quiet", "--initial-branch=main")
-    package = resources.files("triagebot.sampleapp")
+    package = resources.files("triagebot.demo.sampleapp")
     for name, target in SAMPLE_FILES.items():
         (path / target).parent.mkdir(parents=True, exist_ok=True)
         (path / target).write_bytes(package.joinpath(name).read_bytes())
@@ -230,7 +230,7 @@ def commit_fix(repo: Path) -> str:
 
 def sentry_webhook_body(preview_url: str, now: datetime) -> bytes:
     """Wrap the sample app's event as Sentry's `event_alert.triggered` webhook, seen on `preview_url`."""
-    text = resources.files("triagebot.sampleapp").joinpath("sentry_event.json").read_text()
+    text = resources.files("triagebot.demo.sampleapp").joinpath("sentry_event.json").read_text()
     event = json.loads(text.replace(SENTRY_HOST, preview_url))
     exception = event["exception"]["values"][0]
     event.update(

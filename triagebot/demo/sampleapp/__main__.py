@@ -1,4 +1,4 @@
-"""`python -m triagebot.sampleapp --build buggy --port N`: serve Tiny Shop until interrupted."""
+"""`python -m triagebot.demo.sampleapp --build buggy --port N`: serve Tiny Shop until interrupted."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import sys
 import threading
 
-from triagebot.sampleapp.server import serve_sample_app
+from triagebot.demo.sampleapp.server import serve_sample_app
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the chosen build and print its URL."""
-    parser = argparse.ArgumentParser(prog="python -m triagebot.sampleapp", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m triagebot.demo.sampleapp", description=__doc__)
     parser.add_argument("--build", choices=["buggy", "fixed"], default="buggy")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
