@@ -17,7 +17,6 @@ from tests.support.signing import slack_headers
 from triagebot.bootstrap import Services
 from triagebot.integrations.slack_response import RESPOND
 from triagebot.outbox.models import OutboxMessage
-from triagebot.slackbot.subcommands import load_subcommands
 
 HOOK = "/commands/T111/111/xxxxx"  # the fixture's response_url path, served by the fake Slack
 
@@ -149,8 +148,7 @@ def test_gate_and_flag_subcommands_answer(
 ) -> None:
     (answer,) = slash(client, services, fake_slack, text)
     assert answer["response_type"] == "ephemeral"
-    if load_subcommands()[text.split()[0]].placeholder:
-        assert answer["text"] == f"`/triage {text.split()[0]}` is not available yet on this triagebot."
+    assert "not available" not in answer["text"]
 
 
 @pytest.mark.parametrize(

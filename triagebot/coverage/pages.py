@@ -61,10 +61,8 @@ def rows_of(session: Session, stmt: Any) -> list[dict[str, Any]]:
 
 
 def gate_runs(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest gate runs with their result counts (empty before the gate flow exists)."""
+    """The newest gate runs with their result counts."""
     runs, results = sources.gate_runs(), sources.gate_results()
-    if runs is None or results is None:
-        return []
     failed = func.sum(case((results.c.outcome.in_(("failed", "error")), 1), else_=0))
     counts = (
         select(results.c.gate_id, func.count().label("specs"), failed.label("failed"))
@@ -87,8 +85,6 @@ def gate_runs(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
 def gate_run(session: Session, gate_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """One gate run and its per-spec results, failures first."""
     runs, results = sources.gate_runs(), sources.gate_results()
-    if runs is None or results is None:
-        return None, []
     found = rows_of(session, select(runs).where(runs.c.id == gate_id))
     if not found:
         return None, []
@@ -102,8 +98,6 @@ def gate_run(session: Session, gate_id: int) -> tuple[dict[str, Any] | None, lis
 def gate_history(session: Session, issue_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """The gates that ran an issue's regression test, newest first."""
     runs, results = sources.gate_runs(), sources.gate_results()
-    if runs is None or results is None:
-        return []
     stmt = (
         select(
             runs.c.id,
@@ -125,8 +119,6 @@ def gate_history(session: Session, issue_id: str, *, limit: int = 20) -> list[di
 def evidence_paths(session: Session) -> set[str]:
     """Every screenshot and trace path a gate result points at (only these are served)."""
     results = sources.gate_results()
-    if results is None:
-        return set()
     found: set[str] = set()
     for screenshot, trace in session.execute(select(results.c.screenshot, results.c.trace)).all():
         found.update(path for path in (screenshot, trace) if path)
@@ -145,10 +137,8 @@ class FlagTimeline:
 
 
 def flag_timelines(session: Session) -> list[FlagTimeline]:
-    """Every flag rollout with its history (empty before the flags flow exists)."""
+    """Every flag rollout with its history."""
     rollouts, changes = sources.flag_rollouts(), sources.flag_changes()
-    if rollouts is None or changes is None:
-        return []
     history: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for change in rows_of(session, select(changes).order_by(changes.c.at, changes.c.id)):
         history[(change["flag_key"], change["environment"])].append(change)

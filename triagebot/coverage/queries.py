@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, null, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -104,11 +104,6 @@ def best_tests() -> Subquery:
     planner can merge into the outer join, not a GROUP BY.
     """
     tests = sources.regression_tests()
-    if tests is None:
-        empty = select(
-            literal("").label("issue_id"), literal(-1).label("rank"), null().label("pr_url")
-        ).where(false())
-        return empty.subquery("best_tests")
     proven = and_(tests.c.state == "active", tests.c.verdict == "reproduced")
     rank = case(
         (proven, TEST_RANK["active"]),

@@ -1,43 +1,39 @@
-"""The other flows' tables, when they exist: the coverage queries degrade to "none yet" without them."""
+"""The other flows' tables that the coverage queries read, imported where they are declared."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from sqlalchemy import Table
 
-
-def table(module: str, model: str) -> Table | None:
-    """Return `module.model`'s table, or None while that flow is not installed."""
-    try:
-        found: Any = getattr(importlib.import_module(module), model)
-    except (ImportError, AttributeError):
-        return None
-    found_table: Table = found.__table__
-    return found_table
+from triagebot.backfill.models import RegressionTest
+from triagebot.flags.models import FlagChange, FlagRollout
+from triagebot.gates.tables import GateRun, GateSpecResult
 
 
-def regression_tests() -> Table | None:
+def _table(model: object) -> Table:
+    found: Table = model.__table__  # type: ignore[attr-defined]
+    return found
+
+
+def regression_tests() -> Table:
     """The backfill flow's regression tests (spec id, issue id, state, PR URL)."""
-    return table("triagebot.backfill.models", "RegressionTest")
+    return _table(RegressionTest)
 
 
-def gate_runs() -> Table | None:
+def gate_runs() -> Table:
     """The gate service's runs."""
-    return table("triagebot.gates.tables", "GateRun")
+    return _table(GateRun)
 
 
-def gate_results() -> Table | None:
+def gate_results() -> Table:
     """The gate service's per-spec results."""
-    return table("triagebot.gates.tables", "GateSpecResult")
+    return _table(GateSpecResult)
 
 
-def flag_rollouts() -> Table | None:
+def flag_rollouts() -> Table:
     """The rollout record: each flag's stage per environment."""
-    return table("triagebot.flags.models", "FlagRollout")
+    return _table(FlagRollout)
 
 
-def flag_changes() -> Table | None:
+def flag_changes() -> Table:
     """Every change to a flag's rollout."""
-    return table("triagebot.flags.models", "FlagChange")
+    return _table(FlagChange)

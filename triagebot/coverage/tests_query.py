@@ -52,10 +52,8 @@ def _column(table: Table, *names: str) -> Any:
 
 
 def gate_stats(session: Session) -> dict[str, tuple[str | None, int, int]]:
-    """Per spec id: (last outcome, runs, flaky runs) from the gate results, when the gate tables exist."""
+    """Per spec id: (last outcome, runs, flaky runs) from the gate results."""
     results = sources.gate_results()
-    if results is None:
-        return {}
     spec, outcome, gate = results.c.spec_id, results.c.outcome, results.c.gate_id
     last = select(spec.label("spec_id"), func.max(gate).label("gate_id")).group_by(spec).subquery()
     latest: dict[str, str] = {
@@ -73,8 +71,6 @@ def gate_stats(session: Session) -> dict[str, tuple[str | None, int, int]]:
 def list_tests(session: Session, *, issue_id: str | None = None) -> list[TestRow]:
     """Return every regression test (or one issue's), active first, then by the issue's events."""
     tests = sources.regression_tests()
-    if tests is None:
-        return []
     spec = _column(tests, "spec_id", "id")
     stmt = (
         select(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,49 +25,46 @@ TOP = 5
 
 @dataclass(frozen=True)
 class Digest:
-    """What happened in the last week, as far as the installed flows record it."""
+    """What happened in the last week."""
 
     report: queries.CoverageReport
-    tests_added: int | None = None  # None: the backfill flow is not installed
-    tests_activated: int | None = None
-    gates_failed: list[tuple[str, int | None, str]] | None = None  # (repo, pr, sha)
-    flags_rolling: list[tuple[str, str, int]] | None = field(default=None)  # (key, environment, percent)
+    tests_added: int
+    tests_activated: int
+    gates_failed: list[tuple[str, int | None, str]]  # (repo, pr, sha)
+    flags_rolling: list[tuple[str, str, int]]  # (key, environment, percent)
 
 
 def gather(session: Session, *, now: datetime) -> Digest:
-    """Collect the week's figures from whichever tables exist."""
+    """Collect the week's figures."""
     since = now - WEEK
     report = queries.coverage(session, days=7, limit=TOP, now=now)
     digest: dict[str, Any] = {"report": report}
     tests = sources.regression_tests()
-    if tests is not None:
-        digest["tests_added"] = session.execute(
-            select(func.count()).select_from(tests).where(tests.c.created_at >= since)
-        ).scalar_one()
-        digest["tests_activated"] = session.execute(
-            select(func.count()).select_from(tests).where(tests.c.merged_at >= since)
-        ).scalar_one()
+    digest["tests_added"] = session.execute(
+        select(func.count()).select_from(tests).where(tests.c.created_at >= since)
+    ).scalar_one()
+    digest["tests_activated"] = session.execute(
+        select(func.count()).select_from(tests).where(tests.c.merged_at >= since)
+    ).scalar_one()
     runs = sources.gate_runs()
-    if runs is not None:
-        digest["gates_failed"] = [
-            (str(repo), pr, str(sha))
-            for repo, pr, sha in session.execute(
-                select(runs.c.repo, runs.c.pr, runs.c.sha)
-                .where(runs.c.state == "failed", runs.c.finished_at >= since)
-                .order_by(runs.c.id.desc())
-                .limit(10)
-            ).all()
-        ]
+    digest["gates_failed"] = [
+        (str(repo), pr, str(sha))
+        for repo, pr, sha in session.execute(
+            select(runs.c.repo, runs.c.pr, runs.c.sha)
+            .where(runs.c.state == "failed", runs.c.finished_at >= since)
+            .order_by(runs.c.id.desc())
+            .limit(10)
+        ).all()
+    ]
     rollouts = sources.flag_rollouts()
-    if rollouts is not None:
-        digest["flags_rolling"] = [
-            (str(key), str(env), int(percent))
-            for key, env, percent in session.execute(
-                select(rollouts.c.key, rollouts.c.environment, rollouts.c.percent)
-                .where(rollouts.c.state.in_(("rolling", "paused")), rollouts.c.percent < 100)
-                .order_by(rollouts.c.key)
-            ).all()
-        ]
+    digest["flags_rolling"] = [
+        (str(key), str(env), int(percent))
+        for key, env, percent in session.execute(
+            select(rollouts.c.key, rollouts.c.environment, rollouts.c.percent)
+            .where(rollouts.c.state.in_(("rolling", "paused")), rollouts.c.percent < 100)
+            .order_by(rollouts.c.key)
+        ).all()
+    ]
     return Digest(**digest)
 
 
@@ -79,19 +76,16 @@ def render(digest: Digest, *, dashboard_url: str | None) -> tuple[str, list[dict
         f"*Weekly regression coverage*: {coverage} of this week's events hit issues with an active test "
         f"({totals.active} of {totals.issues} issues; {totals.excluded} excluded)."
     ]
-    if digest.tests_added is not None:
-        lines.append(f"Tests: {digest.tests_added} drafted, {digest.tests_activated} merged and active.")
-    if digest.gates_failed is not None:
-        failed = ", ".join(
-            f"{safe(repo, 100)}#{pr}" if pr else f"{safe(repo, 100)}@{sha[:7]}"
-            for repo, pr, sha in digest.gates_failed
-        )
-        lines.append(f"Gates failed: {len(digest.gates_failed)}" + (f" ({failed})" if failed else "") + ".")
-    if digest.flags_rolling is not None:
-        rolling = ", ".join(
-            f"`{safe(key, 80)}` {pct}% ({safe(env, 40)})" for key, env, pct in digest.flags_rolling
-        )
-        lines.append("Flags in rollout: " + (rolling or "none") + ".")
+    lines.append(f"Tests: {digest.tests_added} drafted, {digest.tests_activated} merged and active.")
+    failed = ", ".join(
+        f"{safe(repo, 100)}#{pr}" if pr else f"{safe(repo, 100)}@{sha[:7]}"
+        for repo, pr, sha in digest.gates_failed
+    )
+    lines.append(f"Gates failed: {len(digest.gates_failed)}" + (f" ({failed})" if failed else "") + ".")
+    rolling = ", ".join(
+        f"`{safe(key, 80)}` {pct}% ({safe(env, 40)})" for key, env, pct in digest.flags_rolling
+    )
+    lines.append("Flags in rollout: " + (rolling or "none") + ".")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
     if digest.report.rows:
         gaps = [

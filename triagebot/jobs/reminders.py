@@ -24,8 +24,6 @@ REMIND_AFTER = timedelta(days=3)
 def remind_unreviewed(services: Services, *, now: datetime | None = None) -> int:
     """Reply in the thread of each draft PR open longer than REMIND_AFTER, once a period; return how many."""
     tests = sources.regression_tests()
-    if tests is None:
-        return 0
     now = now or utcnow()
     queued = 0
     with transaction(services.sessions) as session:

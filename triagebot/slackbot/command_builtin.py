@@ -46,10 +46,7 @@ def help_command(invocation: Invocation) -> Answer:
     """List every subcommand."""
     del invocation
     lines = ["*/triage* answers only you unless you add `--share`."]
-    lines.extend(
-        f"• `{sub.usage}` - {sub.summary}" + (" _(not available yet)_" if sub.placeholder else "")
-        for sub in sorted_commands()
-    )
+    lines.extend(f"• `{sub.usage}` - {sub.summary}" for sub in sorted_commands())
     text = "\n".join(lines)
     return Answer(text=text, blocks=[section(text)])
 
@@ -142,16 +139,3 @@ def tests_command(invocation: Invocation) -> Answer:
             )
         )
     return Answer(text=f"{len(rows)} regression tests", blocks=blocks)
-
-
-def not_yet(invocation: Invocation) -> Answer:
-    """Say that a subcommand's flow is not installed yet."""
-    text = f"`/triage {invocation.name}` is not available yet on this triagebot."
-    return Answer(text=text, blocks=[section(text)], private=True)
-
-
-subcommand("gate", "/triage gate <pr>", "the last gate of a pull request", placeholder=True)(not_yet)
-subcommand("flags", "/triage flags", "feature flags and their rollout", placeholder=True)(not_yet)
-subcommand(
-    "flag", "/triage flag <key> <percent>|rollback", "record a flag's rollout or rollback", placeholder=True
-)(not_yet)

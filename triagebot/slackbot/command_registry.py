@@ -1,8 +1,7 @@
 """`/triage` subcommands as data: a registry from name to handler, the parser, and the dispatcher.
 
 A subcommand is a handler decorated with `@subcommand(...)` in a `command_*` module; the list of those
-modules is `triagebot.slackbot.subcommands`, which the dispatcher imports. Registering a name replaces
-its "not available yet" placeholder.
+modules is `triagebot.slackbot.subcommands`, which the dispatcher imports.
 """
 
 from __future__ import annotations
@@ -85,22 +84,16 @@ class Subcommand:
     handler: Handler
     usage: str
     summary: str
-    placeholder: bool = False
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
 
-def subcommand(
-    name: str, usage: str, summary: str, *, placeholder: bool = False
-) -> Callable[[Handler], Handler]:
-    """Register a `/triage NAME` handler (a placeholder never replaces a real one)."""
+def subcommand(name: str, usage: str, summary: str) -> Callable[[Handler], Handler]:
+    """Register a `/triage NAME` handler."""
 
     def wrap(handler: Handler) -> Handler:
-        existing = SUBCOMMANDS.get(name)
-        if placeholder and existing is not None and not existing.placeholder:
-            return handler
-        SUBCOMMANDS[name] = Subcommand(name, handler, usage, summary, placeholder)
+        SUBCOMMANDS[name] = Subcommand(name, handler, usage, summary)
         return handler
 
     return wrap

@@ -5,7 +5,6 @@ from __future__ import annotations
 from triagebot.slackbot import command_builtin, command_flags, command_verify
 from triagebot.slackbot.command_registry import SUBCOMMANDS, Subcommand, dispatch
 
-# The built-ins come first so that the flows' modules may replace their placeholders.
 MODULES = (command_builtin, command_flags, command_verify)
 
 
