@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -128,15 +127,11 @@ def write_draft(
 
 
 def _settings_for(url: str) -> Settings:
-    """Load settings; with TRIAGEBOT_PREVIEW_HOSTS unset the CLI may browse only the URL's own host."""
+    """Load settings for browsing `url` (only its host, unless TRIAGEBOT_PREVIEW_HOSTS says more)."""
     try:
-        settings = load_settings()
+        return load_settings().browsing_only(url)
     except BadSetting as exc:
         raise BadInput(str(exc)) from None
-    host = (urlsplit(url.strip()).hostname or "").lower() if "://" in url else ""
-    if not settings.preview_hosts and host:
-        settings = settings.model_copy(update={"preview_hosts": [host]})
-    return settings
 
 
 def _read_json(source: str) -> Any:

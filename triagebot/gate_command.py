@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -23,7 +22,7 @@ from triagebot.gates.report import junit_xml, markdown_summary, progress_line, s
 from triagebot.gates.runner import GateOptions, ProgressEvent, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.integrations.ports import BrowserUnavailable
-from triagebot.settings import Settings, load_settings
+from triagebot.settings import load_settings
 from triagebot.spec import Spec, load_specs
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 1, 2, 3
@@ -95,19 +94,10 @@ def _load(folder: Path) -> list[Spec]:
     return specs
 
 
-def _settings_for(base_url: str) -> Settings:
-    """Load settings; with TRIAGEBOT_PREVIEW_HOSTS unset the CLI may browse only --base-url's host."""
-    settings = load_settings()  # a bad variable: BadSetting, one line at the CLI's edge
-    host = (urlsplit(base_url.strip()).hostname or "").lower()
-    if not settings.preview_hosts and host:
-        settings = settings.model_copy(update={"preview_hosts": [host]})
-    return settings
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the gate and return its exit status."""
     try:
-        settings = _settings_for(args.base_url)
+        settings = load_settings().browsing_only(args.base_url)  # BadSetting: one line at the edge
         specs = _load(args.specs)
         preview = _preview_config(args.config, args.specs)
         changed = _changed_files(args)

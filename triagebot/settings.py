@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -160,6 +161,13 @@ class Settings(BaseSettings):
                 raise PreviewSecretRefused(name)
             values[name] = os.environ.get(name) or None
         return values
+
+    def browsing_only(self, url: str) -> Settings:
+        """For a command-line run: with TRIAGEBOT_PREVIEW_HOSTS unset, allow only `url`'s own host."""
+        host = (urlsplit(url.strip()).hostname or "").lower()
+        if self.preview_hosts or not host:
+            return self
+        return self.model_copy(update={"preview_hosts": [host]})
 
     def preview_host_allowed(self, host: str) -> bool:
         """Say whether a gate may browse `host` (a pattern like `*.vercel.app` matches subdomains)."""

@@ -292,37 +292,28 @@ class BackfillDelivery:
 
     def resolve(self, message: OutboxMessage) -> None:
         """Resolve the Sentry issue."""
-        issue_id, user = message.payload["issue_id"], message.payload["user"]
-        if not self._sentry_ready(issue_id):
-            return
-        self._sentry_call(issue_id, {"status": "resolved"})
-        with transaction(self.sessions) as session:
-            issue = triage.get_issue_or_raise(session, issue_id)
-            already = issue.status == "resolved"
-            issue.status, issue.updated_at = "resolved", utcnow()
-            session.add(issue)
-            if not already:
-                triage.queue_reply(
-                    session,
-                    issue,
-                    f":white_check_mark: Resolved by {service.mention(user)} from {_where(user)}.",
-                )
-            triage.queue_root_edit(session, issue)
+        self._set_status(message, {"status": "resolved"}, ":white_check_mark: Resolved by {by}.")
 
     def archive(self, message: OutboxMessage) -> None:
         """Archive the Sentry issue until it escalates, as Sentry's own Slack app does."""
+        change = {"status": "ignored", "substatus": "archived_until_escalating"}
+        self._set_status(message, change, ":file_cabinet: Archived until it escalates by {by}.")
+
+    def _set_status(self, message: OutboxMessage, change: dict[str, str], said: str) -> None:
+        """Make the change on Sentry, then record the status and say so once in the thread."""
         issue_id, user = message.payload["issue_id"], message.payload["user"]
         if not self._sentry_ready(issue_id):
             return
-        self._sentry_call(issue_id, {"status": "ignored", "substatus": "archived_until_escalating"})
+        self._sentry_call(issue_id, change)
         with transaction(self.sessions) as session:
             issue = triage.get_issue_or_raise(session, issue_id)
-            already = issue.status == "ignored"
-            issue.status, issue.updated_at = "ignored", utcnow()
+            already = issue.status == change["status"]
+            issue.status, issue.updated_at = change["status"], utcnow()
             session.add(issue)
             if not already:
-                by = f"{service.mention(user)} from {_where(user)}"
-                triage.queue_reply(session, issue, f":file_cabinet: Archived until it escalates by {by}.")
+                triage.queue_reply(
+                    session, issue, said.format(by=f"{service.mention(user)} from {_where(user)}")
+                )
             triage.queue_root_edit(session, issue)
 
     def _sentry_ready(self, issue_id: str) -> bool:

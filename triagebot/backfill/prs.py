@@ -68,6 +68,16 @@ def build_draft(issue: Issue, config: DraftConfig, preview: PreviewConfig | None
         test_id_attribute=config.test_id_attribute,
         preview=preview,
     )
+    return _assemble(spec, config, preview)
+
+
+def with_spec(draft: Draft, spec: Spec) -> Draft:
+    """The same draft holding another spec (a verified one): its YAML and rendered test redone."""
+    return _assemble(spec, draft.config, draft.preview)
+
+
+def _assemble(spec: Spec, config: DraftConfig, preview: PreviewConfig | None) -> Draft:
+    """Write the spec's YAML and render its test as the repository's config says."""
     test_path, test_text = render_test(spec, config.format, config=config, preview=preview)
     return Draft(
         spec=spec,
@@ -77,20 +87,6 @@ def build_draft(issue: Issue, config: DraftConfig, preview: PreviewConfig | None
         test_text=test_text,
         config=config,
         preview=preview,
-    )
-
-
-def with_spec(draft: Draft, spec: Spec) -> Draft:
-    """The same draft holding another spec (a verified one): its YAML and rendered test redone."""
-    test_path, test_text = render_test(spec, draft.config.format, config=draft.config, preview=draft.preview)
-    return Draft(
-        spec=spec,
-        spec_path=f"{SPEC_DIR}/{spec.id}.yml",
-        spec_yaml=dump_spec(spec),
-        test_path=test_path,
-        test_text=test_text,
-        config=draft.config,
-        preview=draft.preview,
     )
 
 
