@@ -41,7 +41,6 @@ class Services:
     threads: ThreadDelivery
     code_host: CodeHost | None = None  # GitHub, or a local git repository; None when neither is set up
     backfill: BackfillDelivery | None = None
-    gates: GateDelivery | None = None
 
     @property
     def sentry_web(self) -> str | None:
@@ -167,12 +166,12 @@ def build_services(
         code_host=code_host,
         backfill=backfill,
     )
-    services.gates = wire_gates(services, launcher=gate_launcher)
+    wire_gates(services, launcher=gate_launcher)
     metrics.watch_outbox(lambda: outbox_depth(services))
     return services
 
 
-def wire_gates(services: Services, *, launcher: BrowserLauncher | None = None) -> GateDelivery:
+def wire_gates(services: Services, *, launcher: BrowserLauncher | None = None) -> None:
     """Register the gate flow's outbox handlers and the flag notice on issue threads."""
     from triagebot.flags.notice import flag_notice
 
@@ -189,7 +188,6 @@ def wire_gates(services: Services, *, launcher: BrowserLauncher | None = None) -
     )
     gates.register(services.outbox)
     services.threads.decorators.append(flag_notice)
-    return gates
 
 
 def outbox_depth(services: Services) -> tuple[int, float]:

@@ -41,6 +41,12 @@ def webhook(name: str, **changes: Any) -> service.Webhook:
     return service.Webhook(parse_webhook(name.split(".", 1)[0], json.loads(body)), body, ROUTING)
 
 
+def unreadable_event(issue_id: str) -> service.Webhook:
+    """An error webhook whose event cannot be read as a Sentry event (only an issue id and a title)."""
+    body = compact({"action": "created", "data": {"error": {"issue_id": issue_id, "title": "x"}}})
+    return service.Webhook(parse_webhook("error", json.loads(body)), body, ROUTING)
+
+
 def mixed_sequence() -> list[service.Webhook]:
     """New issues, repeated events, workflow changes with thread notes, a duplicate and our own echo."""
     return [
@@ -56,6 +62,7 @@ def mixed_sequence() -> list[service.Webhook]:
         webhook("issue.ignored.json", issue_id="1117540176", actor={"type": "application", "id": "our-app"}),
         webhook("issue.assigned.json"),  # opens an issue from a workflow webhook
         webhook("issue.ignored.json", issue_id="1638844654"),
+        unreadable_event("1170820242"),  # the thread keeps the issue's fields; the batch goes on
     ]
 
 

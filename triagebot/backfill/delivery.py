@@ -159,17 +159,13 @@ class BackfillDelivery:
             self._record(issue.id, draft.spec, None, unverified=NONE_CONFIGURED)
             return draft
         event = normalize_event(issue.latest_event) if issue.latest_event else None
-        try:
-            preview = parse_preview_config(config_text)
-        except BadInput:
-            preview = None  # the draft itself already said what is wrong with the config
         outcome = verify_or_refuse(
             draft.spec,
             base_url=target.url,
             settings=self.settings,
             event=event,
             launcher=self.launcher,
-            preview=preview,
+            preview=draft.preview,  # the repository's sign-in, flags and headers, as the gate uses them
         )
         log.info(
             "verified %s against %s (%s): %s", issue.id, target.url, target.source, outcome.verdict.result

@@ -191,7 +191,7 @@ def record_webhooks(conn: Connection, webhooks: Sequence[Webhook]) -> list[str]:
         created.discard(report.issue_id)  # only the first report of a new issue opens it
         previous = issue.status
         _apply(issue, report, event, routing, created=opened)
-        if report.event is not None:
+        if event is not None:  # as in _apply: an event that cannot be read leaves latest_event alone
             new_event.add(issue.id)
         thread = _thread(issue)
         if opened:

@@ -57,7 +57,6 @@ DONE = {
     "archiving": "Archiving in Sentry until it escalates.",
     "wont-test": "Marked as won't test.",
     "need-reason": "Say why this issue gets no test.",
-    "unavailable": "Not available yet.",
 }
 
 
@@ -351,29 +350,28 @@ def evidence_file(data_dir: Path, stored: str | None) -> Path | None:
 
 def run_action(services: Services, *, issue_id: str, action: str, reason: str, email: str = "") -> str:
     """Do what the matching Slack button does, as the dashboard user; return the banner's code."""
-    try:
-        from triagebot.backfill import service as backfill
-    except ImportError:
-        return "unavailable"
-    user = backfill.DASHBOARD_USER
+    user = backfill_service.DASHBOARD_USER
     with transaction(services.sessions) as session:
         issue = session.get(Issue, issue_id)
         if issue is None:
             raise HTTPException(404, "no such issue")
         channel = issue.channel or services.settings.slack_channel or LOCAL_CHANNEL
-        sentry_kinds = {"resolve": backfill.SENTRY_RESOLVE, "archive": backfill.SENTRY_ARCHIVE}
+        sentry_kinds = {
+            "resolve": backfill_service.SENTRY_RESOLVE,
+            "archive": backfill_service.SENTRY_ARCHIVE,
+        }
         if action == "create-test":
             missing = services.backfill.missing_setup(issue) if services.backfill else None
             if missing is not None:
                 return "no-repository"  # said where the person clicked, not only in the server log
-            outcome = backfill.request_test(session, issue_id=issue_id, user=user, channel=channel)
+            outcome = backfill_service.request_test(session, issue_id=issue_id, user=user, channel=channel)
             done = "drafting" if outcome == "queued" else "exists"
         elif action == "assign":
             if "@" not in email or len(email.strip()) > 320:
                 return "need-assignee"
-            backfill.request_sentry_change(
+            backfill_service.request_sentry_change(
                 session,
-                kind=backfill.SENTRY_ASSIGN,
+                kind=backfill_service.SENTRY_ASSIGN,
                 issue_id=issue_id,
                 user=user,
                 channel=channel,
@@ -381,14 +379,14 @@ def run_action(services: Services, *, issue_id: str, action: str, reason: str, e
             )
             done = "assigning"
         elif action in sentry_kinds:
-            backfill.request_sentry_change(
+            backfill_service.request_sentry_change(
                 session, kind=sentry_kinds[action], issue_id=issue_id, user=user, channel=channel
             )
             done = "resolving" if action == "resolve" else "archiving"
         else:
             if not reason.strip():
                 return "need-reason"
-            backfill.record_wont_test(session, issue_id=issue_id, reason=reason, user=user)
+            backfill_service.record_wont_test(session, issue_id=issue_id, reason=reason, user=user)
             done = "wont-test"
     services.outbox.kick()
     return done
