@@ -19,7 +19,6 @@ from triagebot.errors import SpecError
 
 # Version 2 added `sign_in`, the `press`, `select` and `check` steps and `fill.source`; version 1
 # specs load and run unchanged, and a spec is written with the lowest version that can hold it.
-SCHEMA_VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
 SPEC_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
 from triagebot.coverage import sources
@@ -44,13 +43,6 @@ class TestRow:
         return STATE_LABELS.get(self.state, self.state)
 
 
-def _column(table: Table, *names: str) -> Any:
-    for name in names:
-        if name in table.c:
-            return table.c[name]
-    return None
-
-
 def gate_stats(session: Session) -> dict[str, tuple[str | None, int, int]]:
     """Per spec id: (last outcome, runs, flaky runs) from the gate results."""
     results = sources.gate_results()
@@ -71,14 +63,14 @@ def gate_stats(session: Session) -> dict[str, tuple[str | None, int, int]]:
 def list_tests(session: Session, *, issue_id: str | None = None) -> list[TestRow]:
     """Return every regression test (or one issue's), active first, then by the issue's events."""
     tests = sources.regression_tests()
-    spec = _column(tests, "spec_id", "id")
+    spec = tests.c.spec_id
     stmt = (
         select(
             spec.label("spec_id"),
             tests.c.issue_id,
             tests.c.state,
             tests.c.pr_url,
-            _column(tests, "last_error").label("last_error"),
+            tests.c.last_error.label("last_error"),
             col(Issue.short_id),
             col(Issue.title),
             col(Issue.web_url),

@@ -92,20 +92,6 @@ def py_arg(value: str, indent: int, keyword: str = "") -> str:
     return prefix + ("\n" + " " * (indent + len(prefix))).join(chunks)
 
 
-def py_dict(data: dict[str, str], indent: int, keyword: str = "") -> str:
-    """Return a dict display of strings for a call argument at `indent`, one item a line if long."""
-    prefix = f"{keyword}=" if keyword else ""
-    inline = prefix + py_value(data)
-    if indent + len(inline) + 1 <= PY_LINE:
-        return inline
-    pad = " " * (indent + 4)
-    items = "".join(
-        f"{pad}{py_arg(key, indent + 4)}:\n{pad}    {py_arg(value, indent + 8)},\n"
-        for key, value in data.items()
-    )
-    return prefix + "{\n" + items + " " * indent + "}"
-
-
 def py_chain(calls: list[tuple[str, list[str]]], indent: int, tail: int = 0) -> str:
     """Lay out `a(x).b(y)` from rendered arguments: on one line when it fits, else one argument a line.
 
@@ -205,9 +191,6 @@ def environment() -> jinja2.Environment:
         ts_str=ts_str,
         ts_value=ts_value,
         py_str=py_str,
-        py_wrap=py_wrap,
-        py_arg=py_arg,
-        py_dict=py_dict,
         py_value=py_value,
         css_selector=css_selector,
         url_pathname=url_pathname,
@@ -218,7 +201,6 @@ def environment() -> jinja2.Environment:
         py_chain=py_chain,
         py_locator=py_locator,
         py_arg=py_arg,
-        py_dict=py_dict,
         py_wrap=py_wrap,
     )
     return env

@@ -25,7 +25,7 @@ from triagebot.flags.service import list_rollouts
 from triagebot.gates import service
 from triagebot.gates.commit_report import commit_report, gate_url, summary_markdown
 from triagebot.gates.models import GateResult
-from triagebot.gates.runner import GateOptions, run_gate
+from triagebot.gates.runner import UNREACHABLE, GateOptions, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.gates.specs_source import LoadedSpecs, load_at
 from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun, PullRequestHead
@@ -42,17 +42,6 @@ log = logging.getLogger(__name__)
 
 HOST_ATTEMPTS = 3  # reading specs: after this many failed tries the gate reports an error
 HEARTBEAT_SECONDS = 60.0  # well inside the outbox's five-minute lease
-UNREACHABLE = (
-    "ERR_CONNECTION_REFUSED",
-    "ERR_CONNECTION_RESET",
-    "ERR_CONNECTION_CLOSED",
-    "ERR_NAME_NOT_RESOLVED",
-    "ERR_ADDRESS_UNREACHABLE",
-    "ERR_TUNNEL_CONNECTION_FAILED",
-    "ERR_EMPTY_RESPONSE",
-    "ERR_TIMED_OUT",
-    "ECONNREFUSED",
-)
 
 
 @dataclass

@@ -76,6 +76,20 @@ SERVER_ERROR = 500
 # loaded machine a healthy preview can be slow, and a preview that does not answer at all is caught by
 # the probe (a TCP connection within the step timeout) before any spec starts.
 PREVIEW_DOWN = re.compile(r"net::ERR_")
+# Chromium's and Node's words for a preview that never answered: "could not test", not a failure.
+UNREACHABLE = (
+    "ERR_CONNECTION_REFUSED",
+    "ERR_CONNECTION_RESET",
+    "ERR_CONNECTION_CLOSED",
+    "ERR_NAME_NOT_RESOLVED",
+    "ERR_NAME_RESOLUTION_FAILED",
+    "ERR_ADDRESS_UNREACHABLE",
+    "ERR_INTERNET_DISCONNECTED",
+    "ERR_TUNNEL_CONNECTION_FAILED",
+    "ERR_EMPTY_RESPONSE",
+    "ERR_TIMED_OUT",
+    "ECONNREFUSED",
+)
 
 
 @dataclass(frozen=True)

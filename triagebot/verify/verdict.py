@@ -15,7 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from triagebot.gates.models import Evidence, Failure, SpecResult
-from triagebot.gates.runner import START_STEP, page_error_matches
+from triagebot.gates.runner import UNREACHABLE, page_error_matches
 from triagebot.integrations.ports import PageErrorSeen
 from triagebot.spec import PageError, Request, Spec
 
@@ -24,20 +24,6 @@ REPRODUCED: Result = "reproduced"
 NOT_REPRODUCED: Result = "not_reproduced"
 ERROR: Result = "error"
 DETAIL_MAX = 4000
-# Chromium's and Node's words for a preview that never answered (the gate says "unreachable" too).
-UNREACHABLE = (
-    "ERR_CONNECTION_REFUSED",
-    "ERR_CONNECTION_RESET",
-    "ERR_CONNECTION_CLOSED",
-    "ERR_NAME_NOT_RESOLVED",
-    "ERR_NAME_RESOLUTION_FAILED",
-    "ERR_ADDRESS_UNREACHABLE",
-    "ERR_INTERNET_DISCONNECTED",
-    "ERR_TUNNEL_CONNECTION_FAILED",
-    "ERR_EMPTY_RESPONSE",
-    "ERR_TIMED_OUT",
-    "ECONNREFUSED",
-)
 _PAGE_ERROR = re.compile(r"^page error (?P<name>[^:]*): (?P<message>.*)$", re.DOTALL)
 _SERVER_ERROR = re.compile(r"^(?P<method>[A-Z]+) (?P<url>\S+) answered (?P<status>5[0-9]{2})$")
 
@@ -108,11 +94,7 @@ def classify(spec: Spec, result: SpecResult) -> Verdict:
 
 def step_words(failure: Failure) -> str:
     """Name the failing step as people count them: `step 3 (click testid=apply-coupon)`."""
-    if failure.step_index is None:
-        return failure.step
-    if failure.step_index == START_STEP:
-        return f"start ({failure.step})"
-    return f"step {failure.step_index + 1} ({failure.step})"
+    return f"{failure.step_label} ({failure.step})" if failure.step_label else failure.step
 
 
 def _own_failure(spec: Spec, failure: Failure) -> str | None:

@@ -7,6 +7,7 @@ functions as the Slack buttons.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -60,6 +61,7 @@ DONE = {
 }
 
 
+@functools.cache  # one environment (and one template cache) for every route
 def environment() -> Environment:
     """The dashboard's jinja2 environment: autoescaped HTML, undefined names are errors."""
     env = Environment(
