@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
+from triagebot import fast_json
 from triagebot.clock import utcnow as utcnow  # re-exported: callers take the clock with the session helpers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,7 +30,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgres://"):  # Fly and Heroku hand out this older scheme
         url = "postgresql+psycopg://" + url.removeprefix("postgres://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=fast_json.dumps
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,7 +58,9 @@ def make_engine(url: str) -> Engine:
         return engine
     # pre_ping costs a round trip per checkout, but without it the first webhook after a database
     # restart would fail on a dead pooled connection, and Sentry does not retry.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=fast_json.dumps
+    )
 
 
 def session_factory(engine: Engine) -> SessionFactory:
@@ -91,12 +96,6 @@ def reading(sessions: SessionFactory) -> Iterator[Session]:
     with sessions() as session:
         session.connection(execution_options={"triagebot_readonly": True})
         yield session
-
-
-def writer_threads(engine: Engine) -> int:
-    """How many threads may usefully commit at once: one for SQLite (a single writer), a few for
-    PostgreSQL (their round trips overlap; more only fight over the GIL)."""
-    return 1 if engine.dialect.name == "sqlite" else 4
 
 
 def is_postgres(session_or_engine: Session | Engine | Connection) -> bool:

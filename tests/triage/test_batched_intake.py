@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
@@ -19,9 +21,11 @@ from triagebot.db import transaction, writing
 from triagebot.integrations.sentry.webhooks import parse_webhook
 from triagebot.outbox.models import OutboxMessage
 from triagebot.triage import service
+from triagebot.triage.intake_store import PostgresIntake
 from triagebot.triage.models import Delivery, Issue
 
 SENTRY = FIXTURES / "sentry"
+Recorder = Callable[[list[service.Webhook]], list[str]]
 ROUTING = service.Routing(channel="C0TRIAGE", fetch_events=True, own_app_id="our-app")
 
 
@@ -66,6 +70,35 @@ def mixed_sequence() -> list[service.Webhook]:
     ]
 
 
+@pytest.fixture(params=["core", "asyncio"])
+def record_batch(
+    request: pytest.FixtureRequest, services: Services
+) -> Callable[[list[service.Webhook]], list[str]]:
+    """Record a batch the way intake does on this store: Core statements, or on PostgreSQL also the
+    asyncio driver's pipelined statements that serve the route."""
+    if request.param == "core":
+
+        def core(webhooks: list[service.Webhook]) -> list[str]:
+            with writing(services.engine) as conn:
+                return service.record_webhooks(conn, webhooks)
+
+        return core
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("the asyncio driver serves PostgreSQL only")
+    store = PostgresIntake(services.engine.url.set(drivername="postgresql").render_as_string(False))
+
+    def on_the_loop(webhooks: list[service.Webhook]) -> list[str]:
+        async def record() -> list[str]:
+            try:
+                return await service.record_webhooks_async(store, webhooks)
+            finally:
+                await store.close()
+
+        return asyncio.run(record())
+
+    return on_the_loop
+
+
 def snapshot(services: Services) -> dict[str, Any]:
     """Everything intake writes, without ids and clocks."""
     with services.sessions() as session:
@@ -90,7 +123,7 @@ def wipe(services: Services) -> None:
             session.execute(delete(table))
 
 
-def test_a_batch_leaves_what_one_at_a_time_leaves(services: Services) -> None:
+def test_a_batch_leaves_what_one_at_a_time_leaves(services: Services, record_batch: Recorder) -> None:
     sequence = mixed_sequence()
     one_by_one = []
     for item in sequence:
@@ -99,8 +132,7 @@ def test_a_batch_leaves_what_one_at_a_time_leaves(services: Services) -> None:
     expected = snapshot(services)
     wipe(services)
 
-    with writing(services.engine) as conn:
-        batched = service.record_webhooks(conn, sequence)
+    batched = record_batch(sequence)
 
     assert batched == one_by_one
     assert batched.count("duplicate") == 2 and "echo" in batched and batched.count("opened") == 3
@@ -108,7 +140,7 @@ def test_a_batch_leaves_what_one_at_a_time_leaves(services: Services) -> None:
     assert len(expected["issues"]) == 3 and len(expected["deliveries"]) == len(sequence) - 2
 
 
-def test_batches_in_turn_match_one_at_a_time(services: Services) -> None:
+def test_batches_in_turn_match_one_at_a_time(services: Services, record_batch: Recorder) -> None:
     sequence = mixed_sequence()
     for item in sequence:
         with transaction(services.sessions) as session:
@@ -117,20 +149,17 @@ def test_batches_in_turn_match_one_at_a_time(services: Services) -> None:
     wipe(services)
 
     for start in range(0, len(sequence), 5):
-        with writing(services.engine) as conn:
-            service.record_webhooks(conn, sequence[start : start + 5])
+        record_batch(sequence[start : start + 5])
 
     assert snapshot(services) == expected
 
 
-def test_a_batch_of_stored_deliveries_changes_nothing(services: Services) -> None:
+def test_a_batch_of_stored_deliveries_changes_nothing(services: Services, record_batch: Recorder) -> None:
     sequence = mixed_sequence()
-    with writing(services.engine) as conn:
-        service.record_webhooks(conn, sequence)
+    record_batch(sequence)
     before = snapshot(services)
 
-    with writing(services.engine) as conn:
-        again = service.record_webhooks(conn, list(reversed(sequence)))
+    again = record_batch(list(reversed(sequence)))
 
     assert again == ["duplicate"] * len(sequence)
     assert snapshot(services) == before
@@ -154,14 +183,15 @@ def test_lone_surrogates_in_a_webhook_are_replaced_not_stored(client: TestClient
         assert issue.latest_event is not None and issue.latest_event["title"] == "Boom \ufffd"
 
 
-def test_a_batch_given_raw_surrogates_still_stores_the_event_cleaned(services: Services) -> None:
+def test_a_batch_given_raw_surrogates_still_stores_the_event_cleaned(
+    services: Services, record_batch: Recorder
+) -> None:
     payload = json.loads((SENTRY / "error.created.json").read_text())
     payload["data"]["error"]["environment"] = "prod\udfff"
     body = compact(payload)
     item = service.Webhook(parse_webhook("error", json.loads(body)), body, ROUTING)
 
-    with writing(services.engine) as conn:
-        assert service.record_webhooks(conn, [item]) == ["opened"]
+    assert record_batch([item]) == ["opened"]
 
     with services.sessions() as session:
         issue = session.get(Issue, "1170820242")
@@ -194,3 +224,30 @@ def test_concurrent_webhooks_through_the_route_count_every_event_once(services: 
         roots = session.execute(select(OutboxMessage).where(OutboxMessage.kind == service.POST_ROOT)).all()
     assert seen == {str(900 + k): 6 for k in range(5)}  # 30 distinct events over 5 issues
     assert len(roots) == 5
+
+
+def test_intake_on_postgresql_survives_losing_its_connection(client: TestClient, services: Services) -> None:
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("the asyncio intake connection is PostgreSQL's")
+
+    def send(event_id: str) -> httpx.Response:
+        payload = json.loads((SENTRY / "error.created.json").read_text())
+        payload["data"]["error"]["event_id"] = event_id
+        body = compact(payload)
+        return client.post("/webhooks/sentry", content=body, headers=sentry_headers("error", body))
+
+    with client:  # one event loop for both requests, so the second reuses the first one's connection
+        assert send("1" * 32).status_code == 202
+        with services.engine.connect() as admin:  # as a database restart or a failover would
+            admin.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        answer = send("2" * 32)
+
+    assert answer.status_code == 202, answer.text
+    with services.sessions() as session:
+        keys = {row.key for row in session.execute(select(Delivery)).scalars()}
+        issue = session.get(Issue, "1170820242")
+    assert {key.rsplit(":", 1)[1] for key in keys} == {"1" * 32, "2" * 32}
+    assert issue is not None and issue.events_seen == 2

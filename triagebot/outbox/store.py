@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, select, true, update
+from sqlalchemy import Connection, DateTime, and_, bindparam, exists, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from triagebot import fast_json
 from triagebot.db import SessionFactory, affected, insert_ignore, is_postgres, reading, transaction, utcnow
 from triagebot.outbox.models import DEAD, DONE, PENDING, OutboxLane, OutboxMessage
 
@@ -72,6 +73,31 @@ def enqueue_many(conn: Connection, rows: Sequence[Outgoing]) -> None:
     conn.execute(_enqueue_statement(is_postgres(conn)), values)
 
 
+# One statement whatever the number of rows: each column travels as one array, so PostgreSQL prepares
+# it once, and a caller can pipeline it with its other writes (triage/intake_store.PostgresIntake).
+_POSTGRES_ENQUEUE = f"""
+INSERT INTO outbox (kind, payload, ordering_key, lane, dedupe_key, status, attempts, due_at, created_at)
+SELECT kind, payload::json, ordering_key, lane, dedupe_key, '{PENDING}', 0, %(now)s, %(now)s
+FROM unnest(%(kind)b::text[], %(payload)b::text[], %(ordering_key)b::text[], %(lane)b::text[],
+            %(dedupe_key)b::text[])
+     WITH ORDINALITY AS batch (kind, payload, ordering_key, lane, dedupe_key, n)
+ORDER BY n
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
+
+
+def postgres_enqueue(rows: Sequence[Outgoing]) -> tuple[str, dict[str, Any]]:
+    """The PostgreSQL statement and parameters that do `enqueue_many` for `rows` (ids follow their order)."""
+    return _POSTGRES_ENQUEUE, {
+        "now": utcnow(),
+        "kind": [row.kind for row in rows],
+        "payload": [fast_json.dumps(row.payload) for row in rows],
+        "ordering_key": [row.ordering_key for row in rows],
+        "lane": [row.lane for row in rows],
+        "dedupe_key": [row.dedupe_key for row in rows],
+    }
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One row for `enqueue_many`."""
@@ -103,6 +129,30 @@ def claim(
     `kinds` / `skip_kinds` split the work between delivery threads (quick calls vs. browser runs).
     """
     now = utcnow()
+    shape = (frozenset(kinds) if kinds is not None else None, frozenset(skip_kinds))
+    # Look before locking: most rounds find nothing due, and a read does not stall webhook intake.
+    with reading(sessions) as session:
+        if session.execute(_candidates(*shape, 1, False), {"now": now}).first() is None:
+            return []
+    with transaction(sessions) as session:
+        ids = list(session.execute(_candidates(*shape, limit, is_postgres(session)), {"now": now}).scalars())
+        if not ids:
+            return []
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .values(claimed_until=now + LEASE, claimed_by=worker, dedupe_key=_released_key(OutboxMessage))
+        )
+        rows = session.execute(
+            select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
+        )
+        return list(rows.scalars())
+
+
+@functools.cache
+def _candidates(kinds: frozenset[str] | None, skip_kinds: frozenset[str], limit: int, lock: bool) -> Any:
+    """The ids `claim` may take, oldest first, built once per shape (the time is a bound parameter)."""
+    now = bindparam("now", type_=DateTime(timezone=True))
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
         and_(
@@ -125,26 +175,8 @@ def claim(
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
-    # Look before locking: most rounds find nothing due, and a read does not stall webhook intake.
-    with reading(sessions) as session:
-        if session.execute(candidates.limit(1)).first() is None:
-            return []
-    with transaction(sessions) as session:
-        if is_postgres(session):
-            # SKIP LOCKED lets several instances claim disjoint rows without waiting on each other.
-            candidates = candidates.with_for_update(skip_locked=True)
-        ids = list(session.execute(candidates).scalars())
-        if not ids:
-            return []
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids))
-            .values(claimed_until=now + LEASE, claimed_by=worker, dedupe_key=_released_key(OutboxMessage))
-        )
-        rows = session.execute(
-            select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
-        )
-        return list(rows.scalars())
+    # SKIP LOCKED (PostgreSQL) lets several instances claim disjoint rows without waiting on each other.
+    return candidates.with_for_update(skip_locked=True) if lock else candidates
 
 
 def extend_claim(sessions: SessionFactory, message_id: int, worker: str) -> bool:

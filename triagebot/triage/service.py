@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, select
 from sqlmodel import Session, col
 
 from triagebot.db import insert_ignore, is_postgres, utcnow
 from triagebot.errors import MalformedPayload
 from triagebot.integrations.sentry.event import SentryEvent, json_surrogate_free, normalize_event
 from triagebot.integrations.sentry.webhooks import IssueReport
-from triagebot.outbox.store import Outgoing, enqueue, enqueue_many
-from triagebot.triage import rules
+from triagebot.outbox.store import Outgoing, enqueue
+from triagebot.triage import intake_store, rules
 from triagebot.triage.models import Delivery, Issue
 
 log = logging.getLogger(__name__)
@@ -147,191 +144,128 @@ def record_webhook(session: Session, webhook: Webhook) -> str:
 
 
 def record_webhooks(conn: Connection, webhooks: Sequence[Webhook]) -> list[str]:
-    """Do what `record_webhook` does for each webhook in turn, in a few statements; return the outcomes.
+    """Do what `record_webhook` does for each webhook in turn, in a few statements; return the outcomes."""
+    batch, store = IntakeBatch(webhooks), intake_store.CoreStore(conn)
+    batch.delivered(*store.deliver(batch.deliveries, batch.ids))
+    if batch.todo:
+        if new := batch.new_issues():
+            batch.created(store.create(new), store.load(sorted(row["id"] for row in new)))
+        store.write(*batch.apply())
+    return batch.outcomes
 
-    Core statements run with many parameter sets at once (no ORM objects): the deliveries, the new
-    issues, one read of the issues touched, one update of them and one insert of their outbox rows.
-    Keys and ids go in sorted order, so concurrent batches on PostgreSQL lock rows in the same order.
+
+async def record_webhooks_async(store: intake_store.PostgresIntake, webhooks: Sequence[Webhook]) -> list[str]:
+    """The same on PostgreSQL's asyncio driver, committed before it returns (see PostgresIntake)."""
+    batch = IntakeBatch(webhooks)
+    async with store.transaction() as tx:
+        batch.delivered(*await tx.deliver(batch.deliveries, batch.ids))
+        if batch.todo:
+            if new := batch.new_issues():
+                batch.created(await tx.create(new), await tx.load(sorted(row["id"] for row in new)))
+            await tx.write(*batch.apply())
+    return batch.outcomes
+
+
+class IntakeBatch:
+    """What a batch of webhooks changes, worked out between the store's reads and its writes.
+
+    The store writes the deliveries and reads the issues they name; the batch then applies each new
+    webhook in turn exactly as `record_webhook` would, and hands back the issues and outbox rows to
+    write. Keys and ids go in sorted order, so concurrent batches on PostgreSQL lock rows in the
+    same order.
     """
-    postgres = is_postgres(conn)
-    now = utcnow()
-    outcomes = ["duplicate"] * len(webhooks)
-    first: dict[str, int] = {}  # a delivery key -> the first webhook of the batch carrying it
-    for n, webhook in enumerate(webhooks):
-        first.setdefault(webhook.key, n)
-    deliveries = [
-        {
-            "key": key,
-            "resource": webhooks[n].report.resource,
-            "action": webhooks[n].report.action,
-            "body": webhooks[n].body.decode("utf-8", "replace"),
-            "received_at": now,
-        }
-        for key, n in sorted(first.items())
-    ]
-    stored = set(conn.execute(_statements(postgres).deliveries, deliveries).scalars())
-    todo: list[int] = []
-    for key, n in sorted(first.items(), key=lambda item: item[1]):
-        if key not in stored:
-            continue
-        if rules.is_own_echo(webhooks[n].report, webhooks[n].routing.own_app_id):
-            outcomes[n] = "echo"
-        else:
-            todo.append(n)
-    if not todo:
-        return outcomes
-    issues, created = _load_or_create(conn, postgres, [webhooks[n] for n in todo], now)
-    outgoing: list[Outgoing] = []
-    new_event: set[str] = set()
-    for n in todo:
-        report, routing = webhooks[n].report, webhooks[n].routing
-        issue = issues[report.issue_id]
-        event = _event_of(report, surrogate_free=json_surrogate_free(webhooks[n].body))
-        opened = report.issue_id in created
-        created.discard(report.issue_id)  # only the first report of a new issue opens it
-        previous = issue.status
-        _apply(issue, report, event, routing, created=opened)
-        if event is not None:  # as in _apply: an event that cannot be read leaves latest_event alone
-            new_event.add(issue.id)
-        thread = _thread(issue)
-        if opened:
-            if event is None and routing.fetch_events:
-                outgoing.append(
-                    Outgoing(FETCH_EVENT, {"issue_id": issue.id}, ordering_key=thread["ordering_key"])
-                )
-            outgoing.append(
-                Outgoing(POST_ROOT, {"issue_id": issue.id}, dedupe_key=f"root:{issue.id}", **thread)
-            )
-            outcomes[n] = "opened"
-            continue
-        note = rules.note_for(issue, report, previous) if report.resource == "issue" else None
-        if note is not None:
-            payload = {"issue_id": issue.id, "text": note.text, "broadcast": note.broadcast}
-            outgoing.append(Outgoing(REPLY, payload, **thread))
-        outgoing.append(
-            Outgoing(UPDATE_ROOT, {"issue_id": issue.id}, dedupe_key=f"~root-edit:{issue.id}", **thread)
-        )
-        outcomes[n] = "updated"
-    statements = _statements(postgres)
-    for with_event, statement in ((True, statements.update_with_event), (False, statements.update)):
-        rows = [
-            _update_row(issue, now, with_event)
-            for issue_id, issue in sorted(issues.items())
-            if (issue_id in new_event) == with_event
+
+    def __init__(self, webhooks: Sequence[Webhook]) -> None:
+        self.webhooks = webhooks
+        self.now = utcnow()
+        self.outcomes = ["duplicate"] * len(webhooks)
+        self.first: dict[str, int] = {}  # a delivery key -> the first webhook of the batch carrying it
+        for n, webhook in enumerate(webhooks):
+            self.first.setdefault(webhook.key, n)
+        self.deliveries = [
+            {
+                "key": key,
+                "resource": webhooks[n].report.resource,
+                "action": webhooks[n].report.action,
+                "body": webhooks[n].body.decode("utf-8", "replace"),
+                "received_at": self.now,
+            }
+            for key, n in sorted(self.first.items())
         ]
-        if rows:
-            conn.execute(statement, rows)
-    enqueue_many(conn, outgoing)
-    return outcomes
+        self.ids = sorted({webhook.report.issue_id for webhook in webhooks})
+        self.todo: list[int] = []
+        self.issues: dict[str, Any] = {}
+        self.opening: set[str] = set()
 
+    def delivered(self, stored: set[str], issues: dict[str, Any]) -> None:
+        """Take the keys of the deliveries just stored (the others are duplicates) and the issues read."""
+        self.issues = issues
+        for key, n in sorted(self.first.items(), key=lambda item: item[1]):
+            if key not in stored:
+                continue
+            if rules.is_own_echo(self.webhooks[n].report, self.webhooks[n].routing.own_app_id):
+                self.outcomes[n] = "echo"
+            else:
+                self.todo.append(n)
 
-# The columns an intake batch reads and writes back (`latest_event` is only written, when it changes).
-_STATE = (
-    "id",
-    "title",
-    "short_id",
-    "culprit",
-    "level",
-    "status",
-    "substatus",
-    "platform",
-    "project_slug",
-    "project_id",
-    "environment",
-    "release",
-    "event_count",
-    "events_seen",
-    "user_count",
-    "first_seen",
-    "last_seen",
-    "web_url",
-    "assignee",
-    "flags",
-    "latest_event_id",
-    "channel",
-)
-
-
-@dataclass(frozen=True)
-class _Statements:
-    deliveries: Any
-    new_issues: Any
-    load: Any
-    update: Any
-    update_with_event: Any
-
-
-@functools.cache
-def _statements(postgres: bool) -> _Statements:
-    """Build the batch's statements once per dialect, with bound parameters, so they compile once."""
-    insert = postgresql.insert if postgres else sqlite.insert
-    deliveries, issues = Delivery.__table__, Issue.__table__  # type: ignore[attr-defined]
-    load = select(*(issues.c[name] for name in _STATE)).where(
-        issues.c.id.in_(bindparam("ids", expanding=True))
-    )
-    if postgres:
-        load = load.order_by(issues.c.id).with_for_update()  # concurrent reports apply one at a time
-    written = [name for name in _STATE if name not in ("id", "channel")] + ["updated_at"]
-    update_issue = update(issues).where(issues.c.id == bindparam("b_id"))
-    return _Statements(
-        deliveries=insert(deliveries)
-        .values(
-            source="sentry",
-            key=bindparam("key"),
-            resource=bindparam("resource"),
-            action=bindparam("action"),
-            outcome=bindparam("outcome", "accepted"),
-            body=bindparam("body"),
-            received_at=bindparam("received_at"),
-        )
-        .on_conflict_do_nothing(index_elements=["source", "key"])
-        .returning(deliveries.c.key),
-        new_issues=insert(issues).on_conflict_do_nothing(index_elements=["id"]).returning(issues.c.id),
-        load=load,
-        update=update_issue.values({name: bindparam(f"b_{name}") for name in written}),
-        update_with_event=update_issue.values(
-            {name: bindparam(f"b_{name}") for name in [*written, "latest_event"]}
-        ),
-    )
-
-
-def _load_or_create(
-    conn: Connection, postgres: bool, webhooks: list[Webhook], now: datetime
-) -> tuple[dict[str, Any], set[str]]:
-    """Load (and lock) the batch's issues, inserting the missing ones; return them and the ids created."""
-    statements = _statements(postgres)
-    ids = sorted({webhook.report.issue_id for webhook in webhooks})
-    issues = {row.id: SimpleNamespace(**row._mapping) for row in conn.execute(statements.load, {"ids": ids})}
-    missing = [issue_id for issue_id in ids if issue_id not in issues]
-    created: set[str] = set()
-    if missing:
+    def new_issues(self) -> list[dict[str, Any]]:
+        """The rows of the issues to open: named by a new webhook, not stored yet."""
         firsts: dict[str, Webhook] = {}
-        for webhook in webhooks:
-            firsts.setdefault(webhook.report.issue_id, webhook)
-        rows = [
+        for n in self.todo:
+            if self.webhooks[n].report.issue_id not in self.issues:
+                firsts.setdefault(self.webhooks[n].report.issue_id, self.webhooks[n])
+        return [
             {
                 "id": issue_id,
-                "title": firsts[issue_id].report.title or "",
-                "channel": firsts[issue_id].routing.channel,
+                "title": webhook.report.title or "",
+                "channel": webhook.routing.channel,
                 "flags": [],
-                "created_at": now,
-                "updated_at": now,
+                "created_at": self.now,
+                "updated_at": self.now,
             }
-            for issue_id in missing
+            for issue_id, webhook in sorted(firsts.items())
         ]
-        created = set(conn.execute(statements.new_issues, rows).scalars())
-        # Another instance may have created some of them meanwhile; load all the missing ones now.
-        for row in conn.execute(statements.load, {"ids": missing}):
-            issues[row.id] = SimpleNamespace(**row._mapping)
-    return issues, created
 
+    def created(self, created: set[str], loaded: dict[str, Any]) -> None:
+        """Take the ids inserted by this batch (another instance may have won some) and the rows read."""
+        self.opening = created
+        self.issues.update(loaded)
 
-def _update_row(issue: Any, now: datetime, with_event: bool) -> dict[str, Any]:
-    row = {f"b_{name}": getattr(issue, name) for name in _STATE if name != "channel"}
-    row["b_updated_at"] = now
-    if with_event:
-        row["b_latest_event"] = issue.latest_event
-    return row
+    def apply(self) -> tuple[list[Any], datetime, list[Outgoing]]:
+        """Apply each new webhook in turn; return the issues to write back, the time, and the outbox rows."""
+        outgoing: list[Outgoing] = []
+        touched: dict[str, Any] = {}
+        for n in self.todo:
+            report, routing = self.webhooks[n].report, self.webhooks[n].routing
+            issue = touched.setdefault(report.issue_id, self.issues[report.issue_id])
+            issue.__dict__.setdefault("new_event", False)
+            event = _event_of(report, surrogate_free=json_surrogate_free(self.webhooks[n].body))
+            opened = report.issue_id in self.opening
+            self.opening.discard(report.issue_id)  # only the first report of a new issue opens it
+            previous = issue.status
+            _apply(issue, report, event, routing, created=opened)
+            if event is not None:  # as in _apply: an event that cannot be read leaves latest_event alone
+                issue.new_event = True
+            thread = _thread(issue)
+            if opened:
+                if event is None and routing.fetch_events:
+                    outgoing.append(
+                        Outgoing(FETCH_EVENT, {"issue_id": issue.id}, ordering_key=thread["ordering_key"])
+                    )
+                outgoing.append(
+                    Outgoing(POST_ROOT, {"issue_id": issue.id}, dedupe_key=f"root:{issue.id}", **thread)
+                )
+                self.outcomes[n] = "opened"
+                continue
+            note = rules.note_for(issue, report, previous) if report.resource == "issue" else None
+            if note is not None:
+                payload = {"issue_id": issue.id, "text": note.text, "broadcast": note.broadcast}
+                outgoing.append(Outgoing(REPLY, payload, **thread))
+            outgoing.append(
+                Outgoing(UPDATE_ROOT, {"issue_id": issue.id}, dedupe_key=f"~root-edit:{issue.id}", **thread)
+            )
+            self.outcomes[n] = "updated"
+        return [touched[issue_id] for issue_id in sorted(touched)], self.now, outgoing
 
 
 def _thread(issue: Issue) -> dict[str, Any]:

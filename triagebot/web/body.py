@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from triagebot import fast_json
 from triagebot.integrations.sentry.event import clean_json, json_surrogate_free
 
 
@@ -32,7 +33,7 @@ def parse_json(body: bytes) -> Any:
     could otherwise make every later write of that text fail. Clean bodies skip the walk.
     """
     try:
-        value = json.loads(body)
+        value = fast_json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
     return value if json_surrogate_free(body) else clean_json(value)

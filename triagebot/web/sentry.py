@@ -5,19 +5,19 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction, writer_threads, writing
+from triagebot.db import transaction, writing
 from triagebot.errors import MalformedPayload, UnsupportedEvent
-from triagebot.group_commit import GroupCommit
+from triagebot.group_commit import AsyncGroupCommit, GroupCommit
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
 from triagebot.settings import secret
 from triagebot.triage import service
+from triagebot.triage.intake_store import PostgresIntake
 from triagebot.web.body import parse_json, read_capped
 from triagebot.web.signatures import sentry_valid
 
@@ -28,22 +28,23 @@ def router(services: Services) -> APIRouter:
     """Build the Sentry webhook routes."""
     api = APIRouter()
     settings = services.settings
-    # Concurrent webhooks share a writer thread and one commit (see group_commit): the event loop never
-    # blocks on the database, and the store commits once per batch instead of once per webhook. Where
-    # the store takes several writers at once (PostgreSQL), each issue belongs to one of them, so
-    # their batches never wait on each other's issue row locks.
-    writers: list[GroupCommit[service.Webhook, str]] = [
-        GroupCommit(
+    # Concurrent webhooks share one commit (see group_commit): the event loop never blocks on the
+    # database, and the store commits once per batch instead of once per webhook. On PostgreSQL the
+    # batch runs on the loop itself through psycopg's asyncio driver; SQLite's driver blocks, so there
+    # a writer thread commits.
+    submit: Callable[[service.Webhook], Awaitable[str]]
+    if services.engine.dialect.name == "postgresql":
+        store = PostgresIntake(services.engine.url.set(drivername="postgresql").render_as_string(False))
+        submit = AsyncGroupCommit(functools.partial(_store_async, services, store)).submit
+    else:
+        submit = GroupCommit(
             functools.partial(_store_many, services),
             functools.partial(_store_one, services),
-            name=f"sentry-intake-{n}",
-        )
-        for n in range(writer_threads(services.engine))
-    ]
+            name="sentry-intake",
+        ).submit
 
     async def accept(report: IssueReport, body: bytes) -> JSONResponse:
-        writer = writers[zlib.crc32(report.issue_id.encode()) % len(writers)]
-        outcome = await writer.submit(service.Webhook(report, body, _routing(services, report)))
+        outcome = await submit(service.Webhook(report, body, _routing(services, report)))
         services.metrics.webhook("sentry", outcome)
         return JSONResponse({"ok": True, "issue": report.issue_id, "outcome": outcome}, status_code=202)
 
@@ -104,6 +105,15 @@ def _store_many(services: Services, webhooks: Sequence[service.Webhook]) -> list
     """Commit a batch of webhooks in one transaction; return each one's outcome."""
     with writing(services.engine) as conn:
         outcomes = service.record_webhooks(conn, webhooks)
+    _committed(services, webhooks, outcomes)
+    return outcomes
+
+
+async def _store_async(
+    services: Services, store: PostgresIntake, webhooks: Sequence[service.Webhook]
+) -> list[str]:
+    """Commit a batch of webhooks in one transaction on the event loop; return each one's outcome."""
+    outcomes = await service.record_webhooks_async(store, webhooks)
     _committed(services, webhooks, outcomes)
     return outcomes
 
