@@ -1,6 +1,6 @@
 """Webhook intake: signed Sentry webhooks per second and latency, triagebot beside two baselines.
 
-Run: `python -m bench.intake [--database sqlite|postgres] [--requests 3000] [--rate 200] [--seconds 10]`.
+Run: `python -m bench.intake [--database sqlite|postgres] [--rounds 3] [--requests 3000] [--rate 200]`.
 All servers run as uvicorn subprocesses on this machine in the same run, so their ratios are what
 count on a shared, noisy machine. The baselines (bench/bare_app.py): a bare endpoint that does nothing,
 and the minimal durable one, which checks the signature, parses the JSON and commits one row to the
@@ -10,7 +10,9 @@ per server:
 - paced: `--rate` requests a second for `--seconds` (the latency a steady Sentry sees: p50, p99).
 triagebot runs as in production: its outbox worker delivers to a local Slack stand-in meanwhile.
 Each server's CPU time per closed-loop request (its process and workers, read from /proc) is printed
-too: it moves far less with the machine's load than the rates do.
+too: it moves far less with the machine's load than the rates do. The servers take turns, round after
+round (`--rounds`), so a slow spell of the machine falls on all of them; the table gives the medians.
+Each triagebot has a database of its own.
 """
 
 from __future__ import annotations
@@ -58,9 +60,11 @@ def bodies(count: int, issues: int = 50) -> list[bytes]:
     return out
 
 
-def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], port: int, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start a server and wait until it answers."""
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -179,8 +183,22 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1] * 1000
 
 
+def database(kind: str, workdir: Path, name: str) -> str:
+    """Create an empty, migrated triagebot database of its own for one server."""
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'{name}.db'}"
+    else:
+        database = f"bench_{os.getpid()}_{name}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
+        url = f"postgresql://postgres@127.0.0.1:5432/{database}"
+    migrate(url)
+    return url
+
+
 def main() -> None:
-    """Run both servers, measure, print a table."""
+    """Run the servers, measure them in interleaved rounds, print a table."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -189,6 +207,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the table gives medians")
     parser.add_argument("--workers", type=int, default=1, help="triagebot worker processes (PostgreSQL)")
     parser.add_argument(
         "--also", metavar="CHECKOUT", help="also serve the triagebot of another checkout, in the same run"
@@ -199,27 +218,16 @@ def main() -> None:
 
     slack = FakeSlack()
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    if args.database == "sqlite":
-        db_url = f"sqlite:///{workdir / 'bench.db'}"
-    else:
-        name = f"bench_{os.getpid()}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        db_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    migrate(db_url)
     env = {
         **os.environ,
-        "TRIAGEBOT_DATABASE_URL": db_url,
         "TRIAGEBOT_SENTRY_CLIENT_SECRET": SENTRY_SECRET,
         "TRIAGEBOT_SLACK_BOT_TOKEN": "xoxb-bench",
         "TRIAGEBOT_SLACK_API_URL": slack.base_url,
         "TRIAGEBOT_SLACK_CHANNEL": "CBENCH",
         "TRIAGEBOT_SCHEDULER_ENABLED": "false",
     }
-    durable_url = f"sqlite:///{workdir / 'durable.db'}" if args.database == "sqlite" else db_url
+    durable_url = database(args.database, workdir, "durable")
     create_table(durable_url)
-    bare_port, durable_port, bot_port = free_port(), free_port(), free_port()
     workers = ["--workers", str(args.workers)] if args.workers > 1 else []
     uvicorn = [
         sys.executable,
@@ -232,6 +240,7 @@ def main() -> None:
         "127.0.0.1",
     ]
     triagebot = [sys.executable, "-m", "triagebot", "serve", "--no-migrate"]
+    bare_port, durable_port, bot_port = free_port(), free_port(), free_port()
     servers = {
         "bare FastAPI": (
             start([*uvicorn, *workers, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port),
@@ -245,57 +254,86 @@ def main() -> None:
             ),
             durable_port,
         ),
+        # Each triagebot gets a database of its own: sharing one would make the second see duplicates.
         "triagebot": (
             start(
                 [*triagebot, *workers, "--port", str(bot_port)],
-                env,
+                {**env, "TRIAGEBOT_DATABASE_URL": database(args.database, workdir, "triagebot")},
                 bot_port,
             ),
             bot_port,
         ),
     }
-    load = os.getloadavg()
     if args.also:
         also_port = free_port()
-        also_env = {**env, "PYTHONPATH": os.pathsep.join([args.also, env.get("PYTHONPATH", "")])}
-        servers[f"triagebot@{Path(args.also).name}"[:17]] = (
-            start([*triagebot, *workers, "--port", str(also_port)], also_env, also_port),
+        checkout = Path(args.also).resolve()
+        also_env = {
+            **env,
+            "TRIAGEBOT_DATABASE_URL": database(args.database, workdir, "also"),
+            "PYTHONPATH": os.pathsep.join([str(checkout), env.get("PYTHONPATH", "")]),
+        }
+        # `python -m` puts the working directory first on the path: serve from the other checkout.
+        servers[f"triagebot@{checkout.name}"[:17]] = (
+            start([*triagebot, *workers, "--port", str(also_port)], also_env, also_port, cwd=checkout),
             also_port,
         )
-    total = args.requests + int(args.rate * args.seconds) + 200
-    payloads = bodies(total)
-    rows = []
+    load = os.getloadavg()
+    per_round = 200 + args.requests + int(args.rate * args.seconds)
+    payloads = bodies(per_round * args.rounds)
+    results: dict[str, list[tuple[float, list[float], list[float], float]]] = {name: [] for name in servers}
     try:
-        for name, (proc, port) in servers.items():
-            requests = prepared(port, payloads)
-            asyncio.run(closed_loop(port, requests[:200], args.concurrency))  # warm-up
-            cpu_before = cpu_seconds(proc.pid)
-            rps, closed = asyncio.run(
-                closed_loop(port, requests[200 : 200 + args.requests], args.concurrency)
-            )
-            cpu = (cpu_seconds(proc.pid) - cpu_before) / args.requests * 1000
-            steady = asyncio.run(paced(port, requests[200 + args.requests :], args.rate))
-            rows.append(
-                (name, rps, pct(closed, 0.5), pct(closed, 0.99), pct(steady, 0.5), pct(steady, 0.99), cpu)
-            )
+        for turn in range(args.rounds):
+            # Every server gets the same webhooks, new in each round (an old one would be a duplicate).
+            chunk = payloads[turn * per_round : (turn + 1) * per_round]
+            for name, (proc, port) in servers.items():
+                requests = prepared(port, chunk)
+                asyncio.run(closed_loop(port, requests[:200], args.concurrency))  # warm-up
+                cpu_before = cpu_seconds(proc.pid)
+                rps, closed = asyncio.run(
+                    closed_loop(port, requests[200 : 200 + args.requests], args.concurrency)
+                )
+                cpu = (cpu_seconds(proc.pid) - cpu_before) / args.requests * 1000
+                steady = asyncio.run(paced(port, requests[200 + args.requests :], args.rate))
+                results[name].append((rps, closed, steady, cpu))
+                print(
+                    f"round {turn + 1}: {name:<17} {rps:>7.0f} req/s, paced p99 {pct(steady, 0.99):.1f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         for proc, _port in servers.values():
             proc.terminate()
             proc.wait(timeout=20)
         slack.stop()
-    print(f"\nwebhook intake on {args.database}: {args.requests} requests closed-loop (x{args.concurrency}),")
-    print(f"then {args.rate:.0f} req/s for {args.seconds:.0f}s paced; machine: {os.cpu_count()} cores\n")
+    print(f"\nwebhook intake on {args.database}: {args.rounds} rounds, each {args.requests} requests")
+    print(
+        f"closed-loop (x{args.concurrency}) then {args.rate:.0f} req/s for {args.seconds:.0f}s paced; ",
+        end="",
+    )
+    print(f"machine: {os.cpu_count()} cores\n")
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
     header = f"{'server':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'paced p50':>11}{'paced p99':>11}"
     print(header + f"{'CPU ms/req':>12}")
-    for name, rps, p50, p99, sp50, sp99, cpu in rows:
-        print(f"{name:<17}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{sp50:>11.1f}{sp99:>11.1f}{cpu:>12.2f}")
-    bare, durable, bot = rows[:3]
+    medians = {}
+    for name, runs in results.items():
+        rps = medians[name] = statistics.median(run[0] for run in runs)
+        closed = [value for run in runs for value in run[1]]
+        steady = [value for run in runs for value in run[2]]
+        cpu = statistics.median(run[3] for run in runs)
+        print(
+            f"{name:<17}{rps:>9.0f}{pct(closed, 0.5):>9.1f}{pct(closed, 0.99):>9.1f}"
+            f"{pct(steady, 0.5):>11.1f}{pct(steady, 0.99):>11.1f}{cpu:>12.2f}"
+        )
+    pairs = zip(results["triagebot"], results["minimal durable"], strict=True)
+    ratios = ", ".join(f"{bot[0] / durable[0]:.2f}" for bot, durable in pairs)
+    ratio = medians["triagebot"] / medians["minimal durable"]
+    print(f"\ntriagebot throughput = {ratio:.2f} x the minimal durable endpoint's (target >= 0.7)")
+    print(f"                       per round: {ratios}")
     print(
-        f"\ntriagebot throughput = {bot[1] / durable[1]:.2f} x the minimal durable endpoint's (target >= 0.7)"
+        f"                     = {medians['triagebot'] / medians['bare FastAPI']:.2f} x the bare endpoint's"
     )
-    print(f"                     = {bot[1] / bare[1]:.2f} x the bare endpoint's")
-    print(f"triagebot paced p99 = {bot[5]:.1f} ms at {args.rate:.0f} req/s (target < 50)")
+    steady = [value for run in results["triagebot"] for value in run[2]]
+    print(f"triagebot paced p99 = {pct(steady, 0.99):.1f} ms at {args.rate:.0f} req/s (target < 50)")
 
 
 if __name__ == "__main__":
