@@ -33,6 +33,8 @@ def create_app(services: Services) -> FastAPI:
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            # Clicks acked just before a shutdown are still being stored: let them finish.
+            services.listeners.wait_idle(timeout=10)
             services.outbox.stop()
 
     app = FastAPI(title="triagebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import Engine, func, select
@@ -18,6 +18,7 @@ from triagebot.integrations.ports import BrowserLauncher, Chat, CodeHost, Sentry
 from triagebot.integrations.sentry.api import SentryClient
 from triagebot.integrations.slack import SlackChat
 from triagebot.integrations.slack_response import RESPOND, ResponseDelivery
+from triagebot.listener_threads import ListenerThreads
 from triagebot.metrics import Metrics
 from triagebot.outbox.channel_posts import register_channel_posts
 from triagebot.outbox.models import PENDING, OutboxMessage
@@ -41,6 +42,7 @@ class Services:
     threads: ThreadDelivery
     code_host: CodeHost | None = None  # GitHub, or a local git repository; None when neither is set up
     backfill: BackfillDelivery | None = None
+    listeners: ListenerThreads = field(default_factory=ListenerThreads)  # Slack's, after their ack
 
     @property
     def sentry_web(self) -> str | None:

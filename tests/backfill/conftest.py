@@ -100,4 +100,7 @@ def open_thread(client: TestClient, services: Services, fixture: str = "event_al
 def click(client: TestClient, action_id: str, value: str, user: str = "U111") -> Any:
     """Post a signed block_actions payload, built from Slack's own example, for one of our buttons."""
     body = click_body(action_id, value, user)
-    return client.post("/slack/events", content=body, headers=slack_headers(body))
+    answer = client.post("/slack/events", content=body, headers=slack_headers(body))
+    # The listener acks first and stores the click after Slack has its answer: wait for it.
+    assert client.app.state.services.listeners.wait_idle(timeout=20)  # type: ignore[attr-defined]
+    return answer

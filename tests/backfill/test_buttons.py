@@ -6,15 +6,20 @@ import json
 import time
 from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
-from tests.backfill.conftest import click, open_thread
+from tests.backfill.conftest import click, click_body, open_thread
 from tests.conftest import FIXTURES
 from tests.support.fake_sentry import FakeSentry
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import slack_headers
+from triagebot.backfill.service import SENTRY_RESOLVE
 from triagebot.bootstrap import Services
+from triagebot.db import _SQLITE_WRITERS
 from triagebot.messages import ids
+from triagebot.outbox.models import PENDING, OutboxMessage
 from triagebot.triage.models import Issue
 
 
@@ -86,6 +91,7 @@ def submit(client: TestClient, view: dict, reason: str | None, user: str = "U111
     body = urlencode({"payload": json.dumps(payload)}).encode()
     response = client.post("/slack/events", content=body, headers=slack_headers(body))
     assert response.status_code == 200
+    assert client.app.state.services.listeners.wait_idle(timeout=20)  # type: ignore[attr-defined]
     return response.json() if response.content else {}
 
 
@@ -144,7 +150,9 @@ def _select_user(client: TestClient, block_id: str, selected: str, user: str = "
         }
     ]
     body = urlencode({"payload": json.dumps(payload)}).encode()
-    return client.post("/slack/events", content=body, headers=slack_headers(body)).status_code
+    status = client.post("/slack/events", content=body, headers=slack_headers(body)).status_code
+    assert client.app.state.services.listeners.wait_idle(timeout=20)  # type: ignore[attr-defined]
+    return status
 
 
 def test_the_assignee_picker_assigns_the_person_picked(
@@ -186,3 +194,28 @@ def test_archive_sits_beside_resolve_and_archives_in_sentry(
     ]
     assert issue(services, issue_id).status == "ignored"
     assert thread_replies(fake_slack) == [":file_cabinet: Archived until it escalates by <@U111> from Slack."]
+
+
+def test_a_click_is_acked_before_anything_is_stored(client: TestClient, services: Services) -> None:
+    if services.engine.dialect.name != "sqlite":
+        pytest.skip("holds SQLite's writer lock to stall the store")
+    issue_id = open_thread(client, services)
+    body = click_body(ids.RESOLVE, issue_id, "U222")
+    writer = _SQLITE_WRITERS[services.engine]
+    assert writer.acquire(timeout=5)  # every write now waits: the listener cannot store the click yet
+    try:
+        response = client.post("/slack/events", content=body, headers=slack_headers(body))
+        assert response.status_code == 200
+        assert not services.listeners.wait_idle(timeout=0.2)  # acked, and still waiting to store
+        assert pending_kinds(services) == []
+    finally:
+        writer.release()
+    assert services.listeners.wait_idle(timeout=20)
+    assert pending_kinds(services) == [SENTRY_RESOLVE]
+
+
+def pending_kinds(services: Services) -> list[str]:
+    """The kinds of the outbox rows still to deliver."""
+    with services.sessions() as session:
+        rows = session.execute(select(OutboxMessage).where(OutboxMessage.status == PENDING)).scalars()
+        return [row.kind for row in rows]

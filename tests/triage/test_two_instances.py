@@ -165,6 +165,10 @@ def test_two_processes_share_the_work_without_double_posting(
             body = click_body(ids.CREATE_TEST, f"9000{issue}", user)
             clicks.append((bases[(issue + n) % 2] + "/slack/events", body, slack_headers(body)))
     assert in_parallel(clicks) == []
+    # Each instance stores a click just after acking it: wait for the six branches, then the rest.
+    deadline = time.monotonic() + 90
+    while len(fake_github.of("POST", "/git/refs")) < 6 and time.monotonic() < deadline:
+        time.sleep(0.3)
     wait_for_outbox(url)
     pulls = fake_github.repos["acme/shop"].pulls
     assert sorted(pull["head"]["ref"] for pull in pulls) == [f"triagebot/shop-{n}" for n in range(6)]

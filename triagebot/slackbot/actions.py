@@ -1,9 +1,9 @@
 """Listeners for the thread's buttons and the "Won't test" modal.
 
-Each records the click in one short transaction and then acks: the outbound work (GitHub, Sentry,
-Slack) runs from the outbox rows it enqueued. Recording before acking keeps "Slack was told OK"
-meaning "the click is stored", and an insert is far inside Slack's 3-second budget. No listener
-calls Slack before it acks. Bolt runs on a worker thread (web/slack.py), never on the event loop.
+Each acks before any I/O, then records the click in one short transaction; the outbound work (GitHub,
+Sentry, Slack) runs from the outbox rows it enqueued. Bolt answers Slack at the ack while the listener
+goes on (on `Services.listeners`, which a shutdown waits for), so no database or network stall can
+make Slack show the person an error. Bolt runs on a worker thread (web/slack.py), never on the loop.
 """
 
 from __future__ import annotations
@@ -37,22 +37,22 @@ def register(app: App, services: Services) -> None:
 
     @app.action(ids.CREATE_TEST)
     def create_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
         issue_id, user, channel = _click(body, action)
         with transaction(services.sessions) as session:
             outcome = service.request_test(session, issue_id=issue_id, user=user, channel=channel)
         services.outbox.kick()
-        ack()
         log.info("create test for issue %s by %s: %s", issue_id, user, outcome)
 
     def sentry_button(kind: str) -> Any:
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            ack()
             issue_id, user, channel = _click(body, action)
             with transaction(services.sessions) as session:
                 service.request_sentry_change(
                     session, kind=kind, issue_id=issue_id, user=user, channel=channel
                 )
             services.outbox.kick()
-            ack()
 
         return listener
 
@@ -62,6 +62,7 @@ def register(app: App, services: Services) -> None:
 
     @app.action(ids.ASSIGN_USER)
     def assign_user(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
         _issue, user, channel = _click(body, action)
         issue_id = blocks.issue_of_block(action.get("block_id"))
         target = str(action.get("selected_user") or "")
@@ -76,11 +77,9 @@ def register(app: App, services: Services) -> None:
                     target=target,
                 )
             services.outbox.kick()
-        ack()
 
     @app.action(ids.WONT_TEST)
     def wont_test(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        # Nothing is stored here, so Slack hears OK at once; the modal follows within the trigger's life.
         ack()
         issue_id, user, channel = _click(body, action)
         with reading(services.sessions) as session:
@@ -116,11 +115,11 @@ def register(app: App, services: Services) -> None:
                 errors={modals.REASON_BLOCK: "This form lost its issue; open it again."},
             )
             return
+        ack()  # closes the modal; the reason is stored just after
         user = str((body.get("user") or {}).get("id") or "")
         with transaction(services.sessions) as session:
             service.record_wont_test(session, issue_id=issue_id, reason=reason, user=user)
         services.outbox.kick()
-        ack()
 
     @app.action(ids.OPEN_SENTRY)
     @app.action(ids.VIEW_TEST_PR)

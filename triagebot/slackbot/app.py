@@ -24,7 +24,9 @@ def build_bolt(services: Services) -> App | None:
         signing_secret=signing,
         # auth.test runs lazily on the first request, so the service starts while Slack is down.
         token_verification_enabled=False,
+        # Listeners ack first and go on after Bolt has answered; their threads can be waited for.
         process_before_response=False,
+        listener_executor=services.listeners,
     )
     from triagebot.slackbot import actions, commands, flag_actions
 
