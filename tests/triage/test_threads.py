@@ -254,7 +254,7 @@ def test_slack_rate_limit_spaces_messages_per_channel(
         tmp_path,
         slack_bot_token="xoxb-test",
         slack_api_url=fake_slack.base_url,
-        slack_interval_seconds=0.5,
+        slack_interval_seconds=1.0,
     )
     services = build_services(settings, sentry=None)
     with TestClient(create_app(services)) as client:
@@ -265,8 +265,12 @@ def test_slack_rate_limit_spaces_messages_per_channel(
         ):
             send(client, "issue", with_status(resolved_issue(), action, status))
     drain_until_idle(services)
-    times = [call.at for call in fake_slack.calls if call.method in ("chat.postMessage", "chat.update")]
-    assert len(times) == 4  # root, two replies, one coalesced edit
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.45  # the lane holds each channel to one call per interval
+    calls = [call for call in fake_slack.calls if call.method in ("chat.postMessage", "chat.update")]
+    methods = [call.method for call in calls]
+    assert methods.count("chat.postMessage") == 3 and methods[0] == "chat.postMessage"  # root, two replies
+    assert methods.count("chat.update") >= 1  # the root's edits, coalesced while they wait
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(calls)]
+    # The lane holds each channel to one call a second. A slot is taken just before its call goes
+    # out, so a call that reached Slack late can narrow one gap a little: a quarter second is allowed.
+    assert min(gaps) >= 0.75
     services.engine.dispose()
