@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
+from tests.conftest import FIXTURES
 from triagebot.errors import MalformedPayload
-from triagebot.integrations.sentry.event import normalize_event
+from triagebot.integrations.sentry.event import EventSummary, normalize_event, summarize_event
 
 from .helpers import load_fixture
 
@@ -193,3 +198,22 @@ def test_the_refusal_lists_what_is_accepted() -> None:
         normalize_event({"hello": "world"})
     for accepted in ("data.event", "entries", "event_id", "sentry.interfaces."):
         assert accepted in str(refused.value)
+
+
+def _every_sentry_payload() -> list[Path]:
+    return sorted(path for path in (FIXTURES / "sentry").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", _every_sentry_payload(), ids=lambda path: path.name)
+def test_the_summary_intake_keeps_reads_what_the_full_event_does(path: Path) -> None:
+    payload = json.loads(path.read_text())
+    try:
+        full = normalize_event(payload)
+    except MalformedPayload as exc:
+        with pytest.raises(MalformedPayload, match=re.escape(str(exc))):
+            summarize_event(payload)
+        return
+    summary = summarize_event(payload)
+    assert summary == EventSummary(
+        **{name: getattr(full, name) for name in EventSummary.__dataclass_fields__}
+    )

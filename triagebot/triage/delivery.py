@@ -12,7 +12,7 @@ from sqlmodel import Session
 from triagebot.db import SessionFactory, transaction
 from triagebot.errors import DeliveryError, MalformedPayload
 from triagebot.integrations.ports import Chat, SentryApi
-from triagebot.integrations.sentry.event import normalize_event
+from triagebot.integrations.sentry.event import summarize_event
 from triagebot.messages import blocks
 from triagebot.outbox.models import OutboxMessage
 from triagebot.outbox.worker import Outbox
@@ -130,7 +130,7 @@ class ThreadDelivery:
         issue_id = message.payload["issue_id"]
         try:
             raw = self.sentry.latest_event(issue_id)
-            event = normalize_event(raw)
+            event = summarize_event(raw)
         except (DeliveryError, MalformedPayload) as exc:
             if message.attempts + 1 >= FETCH_ATTEMPTS or isinstance(exc, MalformedPayload):
                 log.warning("issue %s: latest event unavailable (%s); posting without it", issue_id, exc)

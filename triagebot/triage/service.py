@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from triagebot.db import insert_ignore, is_postgres, utcnow
 from triagebot.errors import MalformedPayload
-from triagebot.integrations.sentry.event import SentryEvent, json_surrogate_free, normalize_event
+from triagebot.integrations.sentry.event import EventSummary, json_surrogate_free, summarize_event
 from triagebot.integrations.sentry.webhooks import IssueReport
 from triagebot.outbox.store import Outgoing, enqueue
 from triagebot.triage import intake_store, rules
@@ -288,18 +288,18 @@ def queue_root_edit(session: Session, issue: Issue) -> None:
     )
 
 
-def _event_of(report: IssueReport, *, surrogate_free: bool = False) -> SentryEvent | None:
+def _event_of(report: IssueReport, *, surrogate_free: bool = False) -> EventSummary | None:
     if report.event is None:
         return None
     try:
-        return normalize_event(report.event, surrogate_free=surrogate_free)
+        return summarize_event(report.event, surrogate_free=surrogate_free)
     except MalformedPayload:
         log.warning("issue %s: event could not be read; thread shows issue fields only", report.issue_id)
         return None
 
 
 def _apply(
-    issue: Issue, report: IssueReport, event: SentryEvent | None, routing: Routing, *, created: bool
+    issue: Issue, report: IssueReport, event: EventSummary | None, routing: Routing, *, created: bool
 ) -> None:
     """Copy what the report knows onto the issue, never replacing a known value with nothing."""
     for name in (
@@ -336,7 +336,7 @@ def _apply(
         apply_event(issue, event, report.event or {})
 
 
-def apply_event(issue: Issue, event: SentryEvent, raw: dict[str, Any]) -> None:
+def apply_event(issue: Issue, event: EventSummary, raw: dict[str, Any]) -> None:
     """Keep the newest event's details: environment, release, flags and the raw event for drafts."""
     issue.environment = event.environment or issue.environment
     issue.release = event.release or issue.release

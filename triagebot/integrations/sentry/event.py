@@ -142,6 +142,44 @@ def normalize_event(payload: Mapping[str, Any], *, surrogate_free: bool = False)
     `surrogate_free` says the caller knows no string in it holds a lone surrogate (see
     `json_surrogate_free`), which spares the walk through the whole payload that would replace them.
     """
+    return _from_protocol(*_locate(payload, surrogate_free))
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """The fields of an event that its issue keeps (a draft reads the whole stored event later)."""
+
+    event_id: str | None = None
+    short_id: str | None = None
+    platform: str | None = None
+    title: str | None = None
+    culprit: str | None = None
+    level: str | None = None
+    environment: str | None = None
+    release: str | None = None
+    flags: tuple[tuple[str, Any], ...] = ()
+
+
+def summarize_event(payload: Mapping[str, Any], *, surrogate_free: bool = False) -> EventSummary:
+    """Read what `normalize_event` would of these fields, and raise where it would, without reading the
+    rest (frames, breadcrumbs, request): intake runs this on every webhook."""
+    event, _envelope = _locate(payload, surrogate_free)
+    tags = _tags(event.get("tags"))
+    return EventSummary(
+        event_id=_str(event.get("event_id") or event.get("id")),
+        short_id=_str(event.get("short_id")),
+        platform=_str(event.get("platform")),
+        title=_str(event.get("title")) or _fallback_title(_main_exception(event), event),
+        culprit=_str(event.get("culprit")),
+        level=_str(event.get("level")) or tags.get("level"),
+        environment=_str(event.get("environment")) or tags.get("environment"),
+        release=_str(event.get("release")) or tags.get("release"),
+        flags=_flags(_mapping(event.get("contexts")).get("flags")),
+    )
+
+
+def _locate(payload: Mapping[str, Any], surrogate_free: bool) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Find the event in any accepted payload shape; return it and what its envelope says of its issue."""
     if not isinstance(payload, Mapping):
         raise MalformedPayload("(top level): a Sentry event must be a JSON object")
     payload = _canonical(payload if surrogate_free else clean_json(payload))
@@ -170,7 +208,7 @@ def normalize_event(payload: Mapping[str, Any], *, surrogate_free: bool = False)
         event = payload
     else:
         raise MalformedPayload(f"(top level): not a Sentry event; {ACCEPTED}")
-    return _from_protocol(event, envelope)
+    return event, envelope
 
 
 def json_surrogate_free(raw: bytes) -> bool:
