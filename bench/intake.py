@@ -34,7 +34,6 @@ import httpx  # only to wait for the servers to start
 import psycopg
 
 from bench.bare_app import create_table
-from tests.support.fake_slack import FakeSlack
 from tests.support.signing import SENTRY_SECRET, compact, sentry_headers
 from triagebot.db import migrate
 
@@ -183,6 +182,21 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1] * 1000
 
 
+def slack_stand_in() -> tuple[subprocess.Popen[bytes], str]:
+    """Serve the Slack stand-in from a process of its own; return it and its API URL.
+
+    The servers' outbox workers post to it all through the run: served from this process, its threads
+    would take turns on the GIL with the load generator and add their time to the latencies measured.
+    """
+    code = "import time\nfrom tests.support.fake_slack import FakeSlack\n"
+    code += "print(FakeSlack().base_url, flush=True)\ntime.sleep(10**6)"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().decode().strip()
+
+
 def database(kind: str, workdir: Path, name: str) -> str:
     """Create an empty, migrated triagebot database of its own for one server."""
     if kind == "sqlite":
@@ -216,13 +230,13 @@ def main() -> None:
     if args.workers > 1 and args.database == "sqlite":
         parser.error("--workers needs --database postgres (SQLite has one writer)")
 
-    slack = FakeSlack()
+    slack, slack_url = slack_stand_in()
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     env = {
         **os.environ,
         "TRIAGEBOT_SENTRY_CLIENT_SECRET": SENTRY_SECRET,
         "TRIAGEBOT_SLACK_BOT_TOKEN": "xoxb-bench",
-        "TRIAGEBOT_SLACK_API_URL": slack.base_url,
+        "TRIAGEBOT_SLACK_API_URL": slack_url,
         "TRIAGEBOT_SLACK_CHANNEL": "CBENCH",
         "TRIAGEBOT_SCHEDULER_ENABLED": "false",
     }
@@ -304,7 +318,7 @@ def main() -> None:
         for proc, _port in servers.values():
             proc.terminate()
             proc.wait(timeout=20)
-        slack.stop()
+        slack.kill()
     print(f"\nwebhook intake on {args.database}: {args.rounds} rounds, each {args.requests} requests")
     print(
         f"closed-loop (x{args.concurrency}) then {args.rate:.0f} req/s for {args.seconds:.0f}s paced; ",
