@@ -127,7 +127,7 @@ class PostgresIntake:
         if self._conn is not None and (self._conn.closed or self._loop is not loop):
             self._conn = None  # a loop that is gone took its connection's waits with it (tests)
         if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(self.url)
+            self._conn = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
             self._loop = loop
         return self._conn
 
