@@ -85,7 +85,7 @@ def record_batch(
         return core
     if services.engine.dialect.name != "postgresql":
         pytest.skip("the asyncio driver serves PostgreSQL only")
-    store = PostgresIntake(services.engine.url.set(drivername="postgresql").render_as_string(False))
+    store = PostgresIntake(services.engine)
 
     def on_the_loop(webhooks: list[service.Webhook]) -> list[str]:
         async def record() -> list[str]:

@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 import functools
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, Connection, bindparam, select, update
+from sqlalchemy import JSON, Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triagebot import fast_json
@@ -73,7 +73,7 @@ class CoreStore:
     def load(self, ids: list[str]) -> dict[str, Any]:
         """Load (on PostgreSQL, lock) the issues `ids` that exist, by id."""
         rows = self.conn.execute(self.statements.load, {"ids": ids})
-        return {row.id: SimpleNamespace(**row._mapping) for row in rows}
+        return {row.id: _issue(dict(row._mapping)) for row in rows}
 
     def create(self, rows: list[dict[str, Any]]) -> set[str]:
         """Insert new issues unless another writer did meanwhile; return the ids inserted here."""
@@ -97,8 +97,9 @@ class PostgresIntake:
     connection is opened on first use and kept; a broken one is dropped and the next batch opens anew.
     """
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, engine: Engine) -> None:
+        # The engine's database, as a plain libpq URL (the engine's names SQLAlchemy's driver too).
+        self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -173,7 +174,12 @@ class _PostgresTransaction:
 
 
 def _issues(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    return {row[0]: SimpleNamespace(**dict(zip(STATE, row, strict=True))) for row in rows}
+    return {row[0]: _issue(dict(zip(STATE, row, strict=True))) for row in rows}
+
+
+def _issue(state: Mapping[str, Any]) -> SimpleNamespace:
+    """An issue as a batch works on it: its stored state, and whether the batch brought a new event."""
+    return SimpleNamespace(**state, new_event=False)
 
 
 def _update_row(issue: Any, now: datetime, with_event: bool) -> dict[str, Any]:

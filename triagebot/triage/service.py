@@ -238,7 +238,6 @@ class IntakeBatch:
         for n in self.todo:
             report, routing = self.webhooks[n].report, self.webhooks[n].routing
             issue = touched.setdefault(report.issue_id, self.issues[report.issue_id])
-            issue.__dict__.setdefault("new_event", False)
             event = _event_of(report, surrogate_free=json_surrogate_free(self.webhooks[n].body))
             opened = report.issue_id in self.opening
             self.opening.discard(report.issue_id)  # only the first report of a new issue opens it

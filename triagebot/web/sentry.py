@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from triagebot.bootstrap import Services
-from triagebot.db import transaction, writing
+from triagebot.db import is_postgres, transaction, writing
 from triagebot.errors import MalformedPayload, UnsupportedEvent
 from triagebot.group_commit import AsyncGroupCommit, GroupCommit
 from triagebot.integrations.sentry.webhooks import IssueReport, parse_legacy, parse_webhook
@@ -33,8 +33,8 @@ def router(services: Services) -> APIRouter:
     # batch runs on the loop itself through psycopg's asyncio driver; SQLite's driver blocks, so there
     # a writer thread commits.
     submit: Callable[[service.Webhook], Awaitable[str]]
-    if services.engine.dialect.name == "postgresql":
-        store = PostgresIntake(services.engine.url.set(drivername="postgresql").render_as_string(False))
+    if is_postgres(services.engine):
+        store = PostgresIntake(services.engine)
         submit = AsyncGroupCommit(functools.partial(_store_async, services, store)).submit
     else:
         submit = GroupCommit(
@@ -127,7 +127,7 @@ def _store_one(services: Services, webhook: service.Webhook) -> str:
 
 
 def _committed(services: Services, webhooks: Sequence[service.Webhook], outcomes: Sequence[str]) -> None:
-    """Wake the outbox once for the whole batch, and log each webhook (here, off the event loop)."""
+    """Wake the outbox once for the whole batch, and log each webhook once it is stored."""
     services.outbox.kick()
     for webhook, outcome in zip(webhooks, outcomes, strict=True):
         log.info("sentry %s issue=%s -> %s", webhook.report.key, webhook.report.issue_id, outcome)
