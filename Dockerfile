@@ -20,11 +20,12 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml, so code changes rebuild only the last layers.
-COPY pyproject.toml ./
+# Dependencies first, read from pyproject.toml and held to the tested versions in constraints.txt,
+# so code changes rebuild only the last layers.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # The Jinja templates live in /app/templates, beside the package, and are read from the

@@ -8,13 +8,22 @@ NODE_LINT  ?= .node-lint
 NODE_STAMP := $(NODE_LINT)/.installed
 NODE_PKG   := tests/drafts/lint/package.json tests/drafts/lint/package-lock.json
 
-.PHONY: test demo serve lint typecheck chromium node-linters bench clean migration
+.PHONY: test demo serve lint lock typecheck chromium node-linters bench clean migration
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with, so a release
+# upstream never turns a fresh machine red; `make lock` moves the pins forward on purpose.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# The newest versions pyproject.toml allows, written to constraints.txt; run `make test` after.
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install -q -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(VENV)-lock
 
 # Chromium: TRIAGEBOT_CHROMIUM_PATH, the system's, or Playwright's own; when none is found, Debian's
 # chromium package where apt-get exists (as root), else Playwright's download.

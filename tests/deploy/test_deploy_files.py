@@ -13,6 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import create_pg_database
 from tests.deploy.conftest import ROOT
@@ -242,7 +244,7 @@ def test_ci_example_installs_chromium_and_uploads_the_junit_report() -> None:
 
 def test_image_build_context_keeps_what_the_service_reads() -> None:
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
-    assert not ignored & {"templates", "triagebot", "pyproject.toml", "README.md"}
+    assert not ignored & {"templates", "triagebot", "pyproject.toml", "constraints.txt", "README.md"}
 
 
 def test_route_probe_tells_served_from_unserved(app_serves: Callable[[str, str], bool]) -> None:
@@ -266,3 +268,35 @@ def test_release_command_migrates_a_database_given_in_flys_url_scheme(
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone() is not None
     finally:
         drop()
+
+
+def pins() -> dict[str, str]:
+    """The exact versions constraints.txt holds, by normalised package name."""
+    found = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin"
+            found[canonicalize_name(name)] = version.strip()
+    return found
+
+
+def test_every_dependency_is_pinned_inside_the_range_pyproject_allows() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    pinned = pins()
+    for text in wanted:
+        requirement = Requirement(text)
+        version = pinned.get(canonicalize_name(requirement.name))
+        assert version, f"{requirement.name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"{requirement.name}=={version} vs {text}"
+        )
+
+
+def test_image_and_make_install_with_the_pinned_versions() -> None:
+    copies = [rest for name, rest in dockerfile() if name == "COPY"]
+    assert any("constraints.txt" in rest.split() for rest in copies)
+    installs = [rest for name, rest in dockerfile() if name == "RUN" and "/tmp/requirements.txt" in rest]
+    assert installs and all("pip install -c constraints.txt -r" in rest for rest in installs)
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
