@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from tests.conftest import create_pg_database
 from triagebot.db import make_engine, migrate
@@ -30,3 +31,29 @@ def test_migrations_match_models(backend: str, tmp_path: Path) -> None:
     finally:
         if drop:
             drop()
+
+
+@pytest.mark.postgres
+def test_large_intake_columns_compress_with_lz4_where_the_server_can() -> None:
+    url, drop = create_pg_database()
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            available = conn.execute(
+                text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+            ).scalar()
+            methods = dict(
+                conn.execute(
+                    text(
+                        "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute"
+                        " WHERE (attrelid, attname) IN (('issues'::regclass, 'latest_event'),"
+                        " ('deliveries'::regclass, 'body'))"
+                    )
+                ).all()
+            )
+        engine.dispose()
+        expected = "l" if available and "lz4" in available else ""
+        assert methods == {"issues.latest_event": expected, "deliveries.body": expected}
+    finally:
+        drop()
