@@ -233,3 +233,15 @@ def test_a_claim_is_renewed_only_by_the_worker_holding_it(gservices: Services) -
     assert claimed.id is not None
     assert store.extend_claim(gservices.sessions, claimed.id, "worker-1") is True
     assert store.extend_claim(gservices.sessions, claimed.id, "worker-2") is False
+
+
+def test_a_gate_without_a_pr_finds_it_by_head_whatever_the_repos_case(gservices: Services) -> None:
+    settings = gservices.settings
+    with transaction(gservices.sessions) as session:
+        service.record_pull_request(session, repo=REPO.lower(), pr=7, head_sha=SHA_A)
+        service.record_pull_request(session, repo=REPO.lower(), pr=8, head_sha=SHA_B)
+    with transaction(gservices.sessions) as session:
+        gate, _ = service.request_gate(
+            session, settings=settings, request=service.GateRequest(REPO.upper(), SHA_A, PREVIEW, "api")
+        )
+        assert gate.pr == 7

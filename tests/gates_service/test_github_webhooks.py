@@ -14,7 +14,7 @@ from tests.conftest import FIXTURES
 from tests.support.signing import github_headers
 from triagebot.bootstrap import Services
 from triagebot.db import transaction
-from triagebot.gates.delivery import _pr_of_head
+from triagebot.gates.service import pull_request_of
 from triagebot.gates.tables import GateRun, PullRequestHead
 
 GITHUB = FIXTURES / "github"
@@ -144,8 +144,9 @@ def test_a_gate_without_a_pr_number_finds_it_from_the_recorded_head(
     # The failure reply then says "fails on PR #2's preview", not "the preview of <sha>".
     assert send(gclient, "pull_request", load("webhook.pull_request.opened.json")).status_code == 202
     with transaction(gservices.sessions) as session:
-        assert _pr_of_head(session, REPO.upper(), PR_HEAD) == 2
-        assert _pr_of_head(session, REPO, "0" * 40) is None
+        head = pull_request_of(session, REPO.upper(), PR_HEAD)
+        assert head is not None and head.pr == 2
+        assert pull_request_of(session, REPO, "0" * 40) is None
 
 
 def test_a_deployment_whose_url_is_not_a_web_address_is_ignored_not_a_500(

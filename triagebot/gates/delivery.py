@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from triagebot.db import SessionFactory, transaction
 from triagebot.errors import BadInput, DeliveryError, NotConfigured, RetryLater
@@ -28,7 +27,7 @@ from triagebot.gates.models import GateResult
 from triagebot.gates.runner import UNREACHABLE, GateOptions, run_gate
 from triagebot.gates.selection import select_specs
 from triagebot.gates.specs_source import LoadedSpecs, load_at
-from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun, PullRequestHead
+from triagebot.gates.tables import ERROR, FAILED, PASSED, QUEUED, RUNNING, GateRun
 from triagebot.integrations.ports import BrowserLauncher, BrowserUnavailable
 from triagebot.messages.mrkdwn import link, safe
 from triagebot.outbox import store
@@ -191,7 +190,8 @@ class GateDelivery:
         assert gate.id is not None
         # A gate started from a deployment or the API may not name its PR; the heads recorded from
         # `pull_request` events usually do.
-        pr = gate.pr if gate.pr is not None else _pr_of_head(session, gate.repo, gate.sha)
+        head = service.pull_request_of(session, gate.repo, gate.sha) if gate.pr is None else None
+        pr = head.pr if head is not None else gate.pr
         where = f"PR #{pr}'s preview" if pr is not None else f"the preview of {gate.sha[:7]}"
         for spec_result in result.results:
             if spec_result.status != "failed" or spec_result.quarantined:
@@ -299,13 +299,3 @@ def _counts(results: Sequence[Any]) -> dict[str, int]:
     for name in ("passed", "failed", "flaky", "quarantined", "error"):
         counts[name] = sum(1 for r in results if r.outcome == name)
     return counts
-
-
-def _pr_of_head(session: Session, repo: str, sha: str) -> int | None:
-    """Return the pull request whose head is `sha` in `repo`, when a `pull_request` event said so."""
-    found = session.execute(
-        select(col(PullRequestHead.pr))
-        .where(func.lower(col(PullRequestHead.repo)) == repo.lower(), col(PullRequestHead.head_sha) == sha)
-        .order_by(col(PullRequestHead.updated_at).desc())
-    ).first()
-    return int(found[0]) if found is not None else None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from triagebot.db import insert_ignore, utcnow
@@ -227,11 +227,13 @@ def get_pull_request(session: Session, repo: str, pr: int) -> PullRequestHead | 
 
 
 def pull_request_of(session: Session, repo: str, sha: str) -> PullRequestHead | None:
-    """Return the open PR whose head is `sha` (deployment_status names a commit, not a PR)."""
+    """Return the PR whose head is `sha`, newest first (deployment_status names a commit, not a PR)."""
+    # GitHub matches owner/name without regard to case; a repo typed for the CLI or API may differ.
     stmt = select(PullRequestHead).where(
-        col(PullRequestHead.repo) == repo, col(PullRequestHead.head_sha) == sha
+        func.lower(col(PullRequestHead.repo)) == repo.lower(), col(PullRequestHead.head_sha) == sha
     )
-    return session.execute(stmt.order_by(col(PullRequestHead.id).desc()).limit(1)).scalar_one_or_none()
+    newest = (col(PullRequestHead.updated_at).desc(), col(PullRequestHead.id).desc())
+    return session.execute(stmt.order_by(*newest).limit(1)).scalar_one_or_none()
 
 
 def get_gate(session: Session, gate_id: int) -> GateRun | None:

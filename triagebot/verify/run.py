@@ -9,19 +9,17 @@ that reproduces in rank order is run again with the gate's options before it is 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from triagebot.drafts.config import PreviewConfig
 from triagebot.errors import BadInput, RefusedHost
 from triagebot.gates.models import GateResult
 from triagebot.gates.runner import GateOptions, new_run_id, run_gate_async
 from triagebot.integrations.ports import BrowserLauncher, BrowserUnavailable
+from triagebot.integrations.reachability import probe_origin
 from triagebot.integrations.sentry.event import SentryEvent
 from triagebot.origin import preview_origin
 from triagebot.settings import Settings
@@ -120,7 +118,9 @@ async def verify_draft_async(
         origin = preview_origin(base_url, settings)
     except RefusedHost as exc:
         return _finish(spec, Verdict(ERROR, str(exc)), base_url.strip())
-    problem = await unreachable(origin)
+    # Checked first: behind the egress proxy a refused connection comes back as the proxy's own 502,
+    # and "the preview is down" must not read as "the app failed".
+    problem = await probe_origin(origin, CONNECT_TIMEOUT_SECONDS)
     if problem is not None:
         return _finish(spec, Verdict(ERROR, f"the preview at {origin} is unreachable: {problem}"), origin)
     options = options or GateOptions.from_settings(settings)
@@ -166,27 +166,6 @@ async def verify_draft_async(
         return _finish(spec, first, origin, tried=tried)
     except BrowserUnavailable as exc:
         return _finish(spec, Verdict(ERROR, f"no browser: {exc}"), origin)
-
-
-async def unreachable(origin: str, timeout_s: float = CONNECT_TIMEOUT_SECONDS) -> str | None:
-    """Say why nothing answers at the origin's host and port, or None when a connection opens.
-
-    The browser reaches the preview through the egress proxy, which answers a refused connection
-    with a 502 of its own; checking first keeps "the preview is down" apart from "the app failed".
-    """
-    parts = urlsplit(origin)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout_s)
-    except TimeoutError:
-        return f"no answer within {timeout_s:g} s"
-    except socket.gaierror as exc:
-        return f"the host name does not resolve ({exc.strerror})"
-    except OSError as exc:
-        # asyncio words a refusal "Connect call failed (...)"; the errno says it plainly.
-        return os.strerror(exc.errno).lower() if exc.errno else str(exc) or exc.__class__.__name__
-    writer.close()
-    return None
 
 
 def _renamed(spec: Spec, number: int) -> Spec:
