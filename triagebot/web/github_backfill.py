@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from triagebot.backfill import service
 from triagebot.db import transaction
-from triagebot.integrations.github.webhooks import GitHubEvent, parse_pull_request
+from triagebot.integrations.github.webhooks import GitHubEvent, parse_deployment_status, parse_pull_request
 from triagebot.verify.where import record_default_preview
 
 if TYPE_CHECKING:
@@ -36,22 +36,11 @@ def on_pull_request(services: Services, event: GitHubEvent) -> str:
 
 def on_deployment_status(services: Services, event: GitHubEvent) -> str:
     """Remember a successful deployment of the repository's default branch as where to verify drafts."""
-    payload = event.payload
-    status, deployment = payload.get("deployment_status"), payload.get("deployment")
-    repository = payload.get("repository")
-    if not (isinstance(status, dict) and isinstance(deployment, dict) and isinstance(repository, dict)):
-        return "not a deployment status"
-    default = repository.get("default_branch")
-    if status.get("state") != "success" or not default or deployment.get("ref") != default:
-        return "not a successful deployment of the default branch"
-    url = status.get("environment_url") or status.get("target_url")
-    if event.repo is None or not isinstance(url, str):
-        return "no repository or URL"
-    sha = deployment.get("sha")
+    preview = parse_deployment_status(event)
+    if not preview.of_default_branch:
+        return "not a deployment of the default branch"
     with transaction(services.sessions) as session:
-        kept = record_default_preview(
-            session, repo=event.repo, url=url, sha=sha if isinstance(sha, str) else None
-        )
+        kept = record_default_preview(session, repo=preview.repo, url=preview.url, sha=preview.sha)
     return "default-branch preview recorded" if kept else "not an http(s) URL"
 
 
