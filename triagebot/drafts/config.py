@@ -27,6 +27,8 @@ Other sections belong to other features and are ignored here.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal, TypeVar
 
@@ -43,9 +45,11 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from triagebot.errors import BadInput
-from triagebot.spec import relative_path
+from triagebot.spec import FlagRef, relative_path
 
 CONFIG_PATH = ".triagebot/config.yml"
+# RFC 9110 token characters: a cookie or header name made of anything else cannot be sent.
+TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
 SPEC_DIR = ".triagebot/tests"
 
 Format = Literal["ts", "python"]
@@ -145,6 +149,23 @@ class FlagRecipe(_Strict):
     def name_for(self, flag: str) -> str:
         """Return the cookie, storage key, query parameter or header name that carries `flag`."""
         return self.carrier[1].replace("{name}", flag)
+
+    def carried(self, flags: Iterable[FlagRef]) -> dict[str, str]:
+        """Map each carrier name to the value it carries: `true`/`false`, numbers and strings as they are.
+
+        A flag Sentry saw unevaluated is left out, so the app's default stands. Gate and rendered test
+        both set exactly these.
+        """
+        found: dict[str, str] = {}
+        for flag in flags:
+            value = flag.value
+            if value is not None:
+                found[self.name_for(flag.key)] = str(value).lower() if isinstance(value, bool) else str(value)
+        return found
+
+    def sendable(self, name: str) -> bool:
+        """Say whether a carrier name can be sent: a cookie or header name must be an RFC 9110 token."""
+        return self.carrier[0] not in ("cookie", "header") or TOKEN.match(name) is not None
 
 
 class PreviewConfig(BaseModel):

@@ -21,7 +21,7 @@ import jinja2
 
 from triagebot.drafts.config import DraftConfig, Format, Login, PreviewConfig
 from triagebot.drafts.locators import css_string
-from triagebot.spec import ExpectUrl, FlagRef, Goto, Locator, Spec
+from triagebot.spec import ExpectUrl, Goto, Locator, Spec
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FOR: dict[str, str] = {"ts": "tests/playwright.spec.ts.j2", "python": "tests/test_playwright.py.j2"}
@@ -244,10 +244,6 @@ def render_test(
     return test_path(spec, chosen, config), text
 
 
-# RFC 9110 token characters: a flag whose cookie or header name is anything else cannot be sent.
-TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
-
-
 @dataclass(frozen=True)
 class PreviewEntry:
     """How the rendered test enters the preview, from `.triagebot/config.yml` and the spec's flags.
@@ -285,10 +281,9 @@ def preview_entry(spec: Spec, preview: PreviewConfig) -> PreviewEntry:
     carried: dict[str, list[tuple[str, str]]] = {"cookie": [], "local_storage": [], "query": [], "header": []}
     if preview.flags is not None:
         kind, _ = preview.flags.carrier
-        for name, value in _flag_values(spec.flags, preview):
-            if kind in ("cookie", "header") and not TOKEN.match(name):
-                continue  # not a cookie or header name; the gate cannot send it either
-            carried[kind].append((name, quote(value, safe="") if kind == "cookie" else value))
+        for name, value in preview.flags.carried(spec.flags).items():
+            if preview.flags.sendable(name):  # the gate cannot send the others either
+                carried[kind].append((name, quote(value, safe="") if kind == "cookie" else value))
     return PreviewEntry(
         login=preview.login if spec.sign_in else None,
         headers=list(preview.headers.items()),
@@ -297,17 +292,6 @@ def preview_entry(spec: Spec, preview: PreviewConfig) -> PreviewEntry:
         flag_storage=carried["local_storage"],
         flag_query=carried["query"],
     )
-
-
-def _flag_values(flags: list[FlagRef], preview: PreviewConfig) -> list[tuple[str, str]]:
-    assert preview.flags is not None
-    found: dict[str, str] = {}
-    for flag in flags:
-        if flag.value is None:
-            continue  # Sentry saw the flag unevaluated: the app's default stands
-        text = ("true" if flag.value else "false") if isinstance(flag.value, bool) else str(flag.value)
-        found[preview.flags.name_for(flag.key)] = text
-    return list(found.items())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ takes them back out of anything the gate writes (failure messages, evidence, tra
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,9 +20,6 @@ from triagebot.settings import Settings
 from triagebot.spec import FlagRef
 
 REDACTED = "[redacted]"
-# RFC 9110 token characters: anything else cannot be a header name.
-HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
-COOKIE_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 
 
@@ -57,32 +53,28 @@ class PreviewAccess:
 
     def flag_headers(self, flags: Iterable[FlagRef]) -> dict[str, str]:
         """Return the headers that carry the spec's flags, when the recipe says `header`."""
-        return self._carried(flags, "header", HEADER_NAME)
+        return self._carried(flags, "header")
 
     def flag_cookies(self, flags: Iterable[FlagRef]) -> dict[str, str]:
         """Return the cookies that carry the spec's flags, when the recipe says `cookie`."""
-        return {k: quote(v, safe="") for k, v in self._carried(flags, "cookie", COOKIE_NAME).items()}
+        return {k: quote(v, safe="") for k, v in self._carried(flags, "cookie").items()}
 
     def flag_storage(self, flags: Iterable[FlagRef]) -> dict[str, str]:
         """Return the localStorage entries that carry the spec's flags, when the recipe says so."""
-        return self._carried(flags, "local_storage", None)
+        return self._carried(flags, "local_storage")
 
     def flag_query(self, flags: Iterable[FlagRef]) -> list[tuple[str, str]]:
         """Return the query parameters that carry the spec's flags, when the recipe says `query`."""
-        return list(self._carried(flags, "query", None).items())
+        return list(self._carried(flags, "query").items())
 
-    def _carried(self, flags: Iterable[FlagRef], kind: str, valid: re.Pattern[str] | None) -> dict[str, str]:
+    def _carried(self, flags: Iterable[FlagRef], kind: str) -> dict[str, str]:
         recipe = self.config.flags
         if recipe is None or recipe.carrier[0] != kind:
             return {}
-        carried: dict[str, str] = {}
-        for flag in flags:
-            if flag.value is None:
-                continue  # Sentry saw the flag unevaluated: leave the app's default
-            name = recipe.name_for(flag.key)
-            if valid is not None and not valid.match(name):
-                raise CannotEnter(f"the flag {flag.key[:80]!r} cannot be sent as the {kind} {name[:80]!r}")
-            carried[name] = flag_text(flag.value)
+        carried = recipe.carried(flags)
+        for name in carried:
+            if not recipe.sendable(name):
+                raise CannotEnter(f"a flag cannot be sent as the {kind} {name[:80]!r}")
         return carried
 
     @property
@@ -121,13 +113,6 @@ class PreviewAccess:
                 target.writestr(info, data)
         temporary.replace(path)
         return True
-
-
-def flag_text(value: bool | str | int | float) -> str:
-    """Spell a flag's value the way apps read it back: `true`/`false`, numbers and strings as they are."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _forms(secret: str) -> list[str]:
