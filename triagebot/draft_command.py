@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from triagebot.drafts.config import SPEC_DIR, Format, load_config, load_preview_config
+from triagebot.drafts.config import SPEC_DIR, Format, load_repo_config
 from triagebot.drafts.derive import derive_spec
 from triagebot.drafts.render import render_test
 from triagebot.errors import BadInput
@@ -97,7 +97,8 @@ def write_draft(
 ) -> list[Path]:
     """Derive (and verify, given a URL) the spec, write it and its test under `out`; return the files."""
     payload = _read_json(source)
-    config, preview = load_config(out), load_preview_config(out)
+    repo_config = load_repo_config(out)
+    config, preview = repo_config.drafts, repo_config.preview
     event = normalize_event(payload)
     spec = derive_spec(event, test_id_attribute=config.test_id_attribute, preview=preview)
     if verify_url is not None:

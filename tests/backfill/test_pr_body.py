@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from triagebot.backfill import prs
-from triagebot.drafts.config import parse_config
+from triagebot.drafts.config import parse_repo_config
 from triagebot.errors import BadInput
 from triagebot.spec import Verification
 from triagebot.triage.models import Issue
@@ -29,7 +29,7 @@ def hostile_issue() -> Issue:
 
 def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
     issue = hostile_issue()
-    draft = prs.build_draft(issue, parse_config("drafts:\n  format: python\n  dir: tests/e2e\n"))
+    draft = prs.build_draft(issue, parse_repo_config("drafts:\n  format: python\n  dir: tests/e2e\n").drafts)
     body = prs.pr_body(issue, draft, thread_url="https://slack.com/archives/C0TRIAGE/p1700000000000001")
     lead, blank, headline = body.splitlines()[:3]
     assert (lead, blank) == ("**Unverified**: this draft was not run against any build.", "")
@@ -54,16 +54,16 @@ def test_body_escapes_outside_text_and_lists_steps_and_doubts() -> None:
 
 
 def test_repo_config_is_read_and_a_bad_one_is_named() -> None:
-    assert parse_config(None).format == "ts"
-    assert parse_config("gate:\n  required: true\n").dir == "e2e/regressions"
+    assert parse_repo_config(None).drafts.format == "ts"
+    assert parse_repo_config("gate:\n  required: true\n").drafts.dir == "e2e/regressions"
     with pytest.raises(BadInput, match=r"\.triagebot/config\.yml: drafts\.format: "):
-        parse_config("drafts:\n  format: ruby\n")
+        parse_repo_config("drafts:\n  format: ruby\n")
     with pytest.raises(BadInput, match="no event to draft from; configure TRIAGEBOT_SENTRY_API_TOKEN"):
-        prs.build_draft(Issue(id="1", title="x"), parse_config(None))
+        prs.build_draft(Issue(id="1", title="x"), parse_repo_config(None).drafts)
 
 
 def _verified(issue: Issue, result: str, detail: str, **body: object) -> tuple[str, str]:
-    draft = prs.build_draft(issue, parse_config(None))
+    draft = prs.build_draft(issue, parse_repo_config(None).drafts)
     verification = Verification(
         result=result, base_url="https://main.preview.example.com", at="2026-12-06T10:00:00Z", detail=detail
     )  # type: ignore[arg-type]

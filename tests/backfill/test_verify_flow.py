@@ -170,3 +170,23 @@ def test_verify_names_unknown_issues(make_services: ServicesFactory, fake_slack:
         assert "no Sentry issue `SHOP-404` is known here" in answer["text"]
         (usage,) = slash(client, services, fake_slack, "verify")[-1:]
         assert "Usage: `/triage verify <issue>`" in usage["text"]
+
+
+def test_without_a_default_branch_preview_the_repos_verify_base_url_comes_before_the_setting(
+    make_services: ServicesFactory,
+    fake_github: FakeGitHub,
+    fake_slack: FakeSlack,
+    buggy: SampleApp,
+    fixed: SampleApp,
+) -> None:
+    config = f"drafts:\n  format: ts\nverify:\n  base_url: '  {buggy.url}  '\n"
+    fake_github.add_repo("acme/shop", {"README.md": "# Shop\n", ".triagebot/config.yml": config})
+    services = make_services(**QUICK, verify_url=fixed.url)
+    with _client(services) as client:
+        _open_thread(client, services, buggy.url)
+        click(client, ids.CREATE_TEST, ISSUE_ID)
+        services.outbox.drain()
+
+    pull = _pull(fake_github)
+    assert pull["title"].startswith("Reproduced: regression test for ")
+    assert pull["body"].startswith(f"**Reproduced on {md_url(buggy.url)}**")

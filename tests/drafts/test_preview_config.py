@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triagebot.drafts.config import parse_config, parse_preview_config
+from triagebot.drafts.config import parse_preview_config, parse_repo_config
 from triagebot.errors import BadInput
 from triagebot.settings import PreviewSecretRefused, Settings
 
@@ -34,7 +34,7 @@ def test_form_recipe_flags_and_headers_are_read() -> None:
     assert preview.flags is not None and preview.flags.carrier == ("cookie", "flag_{name}")
     assert preview.flags.name_for("new-basket") == "flag_new-basket"
     assert preview.variables == ["E2E_USER", "E2E_PASSWORD", "VERCEL_AUTOMATION_BYPASS_SECRET"]
-    assert parse_config(FORM).format == "python"  # the drafts section is untouched by the new one
+    assert parse_repo_config(FORM).drafts.format == "python"  # the drafts section is untouched by the new one
 
 
 def test_api_recipe() -> None:
@@ -94,3 +94,22 @@ def test_only_allowed_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_the_operator_cannot_allow_triagebots_own_settings() -> None:
     with pytest.raises(ValueError, match="TRIAGEBOT_SLACK_BOT_TOKEN is one of triagebot's own settings"):
         Settings(preview_secrets="E2E_USER,TRIAGEBOT_SLACK_BOT_TOKEN")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("verify:\n  base_url: ' https://staging.example.com '\n", "https://staging.example.com"),
+        ("verify:\n  base_url: 42\n", None),
+        ("verify: https://staging.example.com\n", None),
+        ("drafts:\n  format: python\n", None),
+        (None, None),
+    ],
+)
+def test_the_verify_base_url_is_read_leniently(text: str | None, expected: str | None) -> None:
+    assert parse_repo_config(text).verify_base_url == expected
+
+
+def test_one_read_of_the_file_names_it_when_it_is_not_yaml() -> None:
+    with pytest.raises(BadInput, match=r"^repo/.triagebot/config.yml: cannot be read as YAML"):
+        parse_repo_config("drafts: [\n", source="repo/.triagebot/config.yml")

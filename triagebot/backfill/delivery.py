@@ -14,7 +14,7 @@ from triagebot.backfill import prs, service
 from triagebot.backfill.models import DRAFTING, FAILED, PR_OPEN, RegressionTest
 from triagebot.backfill.service import DASHBOARD_USER
 from triagebot.db import SessionFactory, reading, transaction, utcnow
-from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, parse_config, parse_preview_config
+from triagebot.drafts.config import CONFIG_PATH, SPEC_DIR, parse_repo_config
 from triagebot.errors import BadInput, PermanentFailure, RetryLater
 from triagebot.integrations.ports import BrowserLauncher, Chat, CodeHost, PullRequest, SentryApi
 from triagebot.integrations.sentry.event import normalize_event
@@ -122,12 +122,12 @@ class BackfillDelivery:
         if not issue.latest_event:
             raise BadInput(prs.NO_EVENT)
         head = host.default_head(repo)
-        config_text = host.read_file(repo, CONFIG_PATH, head.sha)
-        draft = prs.build_draft(issue, parse_config(config_text), parse_preview_config(config_text))
+        config = parse_repo_config(host.read_file(repo, CONFIG_PATH, head.sha))
+        draft = prs.build_draft(issue, config.drafts, config.preview)
         if verified is not None:
             draft = prs.with_spec(draft, parse_spec(yaml.safe_load(verified)))
         else:
-            draft = self._verify(issue, repo, draft, config_text)
+            draft = self._verify(issue, repo, draft, config.verify_base_url)
         existing = host.find_pull(repo, draft.branch)
         if existing is not None:
             return existing, draft
@@ -149,12 +149,12 @@ class BackfillDelivery:
 
     # Verification -------------------------------------------------------------------------------
 
-    def _verify(self, issue: Issue, repo: str, draft: prs.Draft, config_text: str | None) -> prs.Draft:
+    def _verify(self, issue: Issue, repo: str, draft: prs.Draft, configured: str | None) -> prs.Draft:
         """Run the draft against the build with the bug and record the verdict on the test's row."""
         if self.settings is None:
             return draft
         with reading(self.sessions) as session:
-            target = verify_target(session, repo=repo, config_text=config_text, settings=self.settings)
+            target = verify_target(session, repo=repo, configured=configured, settings=self.settings)
         if target is None:
             self._record(issue.id, draft.spec, None, unverified=NONE_CONFIGURED)
             return draft
@@ -212,8 +212,8 @@ class BackfillDelivery:
             spec_path = f"{SPEC_DIR}/{test.spec_id}.yml" if test.spec_id else None
         host = self.code_host
         head = host.default_head(repo)
-        config_text = host.read_file(repo, CONFIG_PATH, head.sha)
-        draft = prs.build_draft(issue, parse_config(config_text), parse_preview_config(config_text))
+        config = parse_repo_config(host.read_file(repo, CONFIG_PATH, head.sha))
+        draft = prs.build_draft(issue, config.drafts, config.preview)
         # The branch's spec, as a reviewer may have edited it; else the one committed at drafting.
         text = host.read_file(repo, spec_path, branch) if spec_path and branch else None
         text = text or spec_yaml
@@ -226,7 +226,7 @@ class BackfillDelivery:
                     f":warning: Could not verify: the draft's spec does not load: {safe(str(exc), 500)}",
                 )
                 return
-        draft = self._verify(issue, repo, draft, config_text)
+        draft = self._verify(issue, repo, draft, config.verify_base_url)
         with transaction(self.sessions) as session:
             test = service.get_test(session, issue_id)
             assert test is not None

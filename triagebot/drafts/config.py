@@ -19,18 +19,21 @@ preview:
     cookie: "flag_{name}"    #   local_storage: "flags.{name}", query: "ff_{name}", header: "X-Flag-{name}"
   headers:                   # sent with every request to the preview's origin, and nowhere else
     x-vercel-protection-bypass: VERCEL_AUTOMATION_BYPASS_SECRET
+verify:
+  base_url: https://staging.example.com   # where drafts are verified when no default-branch preview is known
 ```
 The file may come from a fork, so it only ever *names* environment variables; which of them the gate
 may read is the operator's choice (`TRIAGEBOT_PREVIEW_SECRETS`), checked where they are read.
-Other sections belong to other features and are ignored here.
+Other sections are ignored.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -207,35 +210,51 @@ def _read(repo_root: Path | None) -> tuple[str | None, str]:
         raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
 
 
-def load_config(repo_root: Path | None) -> DraftConfig:
-    """Read the `drafts` section of `.triagebot/config.yml` under the repo root; defaults if absent."""
+@dataclass(frozen=True)
+class RepoConfig:
+    """Everything a draft reads from `.triagebot/config.yml`, from one read of the file."""
+
+    drafts: DraftConfig
+    preview: PreviewConfig
+    verify_base_url: str | None  # `verify.base_url`: where to verify when no default-branch preview is known
+
+
+def load_repo_config(repo_root: Path | None) -> RepoConfig:
+    """Read `.triagebot/config.yml` under the repo root; defaults when it is absent."""
     text, source = _read(repo_root)
-    return parse_config(text, source=source)
+    return parse_repo_config(text, source=source)
 
 
-def load_preview_config(repo_root: Path | None) -> PreviewConfig:
-    """Read the `preview` section of `.triagebot/config.yml` under the repo root; empty if absent."""
-    text, source = _read(repo_root)
-    return parse_preview_config(text, source=source)
-
-
-def parse_config(text: str | None, *, source: str = CONFIG_PATH) -> DraftConfig:
-    """Read the `drafts` section of a config file's text (defaults when absent); errors name `source`."""
-    return _section(text, "drafts", DraftConfig, source)
+def parse_repo_config(text: str | None, *, source: str = CONFIG_PATH) -> RepoConfig:
+    """Read a config file's text: BadInput names the file and field of the first problem."""
+    data = _yaml(text, source)
+    return RepoConfig(
+        drafts=_section(data, "drafts", DraftConfig, source),
+        preview=_section(data, "preview", PreviewConfig, source),
+        verify_base_url=_verify_base_url(data),
+    )
 
 
 def parse_preview_config(text: str | None, *, source: str = CONFIG_PATH) -> PreviewConfig:
     """Read the `preview` section of a config file's text (empty when absent); errors name `source`."""
-    return _section(text, "preview", PreviewConfig, source)
+    return _section(_yaml(text, source), "preview", PreviewConfig, source)
 
 
-def _section(text: str | None, name: str, model: type[Section], source: str) -> Section:
-    if text is None:
-        return model()
+def _yaml(text: str | None, source: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        return None if text is None else yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadInput(f"{source}: cannot be read as YAML: {exc}") from None
+
+
+def _verify_base_url(data: Any) -> str | None:
+    # Lenient: a URL that is missing or not text names no target, and the verdict says none was found.
+    section = data.get("verify") if isinstance(data, dict) else None
+    url = section.get("base_url") if isinstance(section, dict) else None
+    return url.strip() if isinstance(url, str) and url.strip() else None
+
+
+def _section(data: Any, name: str, model: type[Section], source: str) -> Section:
     section = data.get(name) if isinstance(data, dict) else None
     if section is None:
         return model()

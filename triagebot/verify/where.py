@@ -8,9 +8,7 @@ TRIAGEBOT_PREVIEW_HOSTS, like any gate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import yaml
 from sqlmodel import Session, col, select
 
 from triagebot.backfill.models import DefaultPreview
@@ -49,21 +47,8 @@ def record_default_preview(session: Session, *, repo: str, url: str, sha: str | 
     return True
 
 
-def configured_base_url(config_text: str | None) -> str | None:
-    """Read `verify.base_url` from `.triagebot/config.yml`'s text (None when absent or unusable)."""
-    if not config_text:
-        return None
-    try:
-        data: Any = yaml.safe_load(config_text)
-    except yaml.YAMLError:
-        return None  # the drafts section's reader reports a broken file; here it just names no URL
-    section = data.get("verify") if isinstance(data, dict) else None
-    url = section.get("base_url") if isinstance(section, dict) else None
-    return url.strip() if isinstance(url, str) and url.strip() else None
-
-
 def verify_target(
-    session: Session, *, repo: str | None, config_text: str | None, settings: Settings
+    session: Session, *, repo: str | None, configured: str | None, settings: Settings
 ) -> Target | None:
     """Choose where to verify: the first allowed candidate, else the first one (refused later, said so)."""
     candidates: list[Target] = []
@@ -73,7 +58,6 @@ def verify_target(
         ).scalar_one_or_none()
         if row is not None:
             candidates.append(Target(row.url, "the newest preview of the default branch"))
-    configured = configured_base_url(config_text)
     if configured:
         candidates.append(Target(configured, "verify.base_url in .triagebot/config.yml"))
     if settings.verify_url:
