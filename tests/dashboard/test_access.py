@@ -104,7 +104,9 @@ def test_evidence_outside_the_evidence_folder_is_refused(app_client: TestClient,
         assert result is not None
         result.screenshot = str(tmp_path / "data" / "evidence" / ".." / ".." / "settings.env")
     assert app_client.get("/gates/1/files/1/screenshot").status_code == 404
-    assert app_client.get("/gates/1/files/1/trace").status_code == 200
+    trace = app_client.get("/gates/1/files/1/trace")
+    assert trace.status_code == 200
+    assert trace.headers["content-disposition"] == 'attachment; filename="trace-1-1.zip"'
 
 
 def test_production_without_a_token_serves_no_dashboard(sqlite_url: str, tmp_path: Path) -> None:

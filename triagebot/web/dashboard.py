@@ -251,16 +251,8 @@ def router(services: Services) -> APIRouter:
         with reading(services.sessions) as session:
             test = backfill_service.get_test(session, issue_id)
         stored = (test.verify_screenshot if kind == "screenshot" else test.verify_trace) if test else None
-        path = evidence_file(services.settings.data_dir, stored)
-        if path is None:
-            raise HTTPException(404, "no such evidence (it may have been cleaned up)")
-        if kind == "screenshot":
-            return FileResponse(
-                path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
-            )
-        return FileResponse(
-            path, media_type="application/zip", filename=f"verification-{quote(issue_id, safe='')}.zip"
-        )
+        trace_name = f"verification-{quote(issue_id, safe='')}.zip"
+        return evidence_response(services.settings.data_dir, stored, kind, trace_name)
 
     @api.post("/issues/{issue_id}/{action}")
     def issue_action(
@@ -317,14 +309,9 @@ def router(services: Services) -> APIRouter:
         with reading(services.sessions) as session:
             _run, results = pages.gate_run(session, gate_id)
         found = next((row for row in results if row["id"] == result_id), None)
-        path = evidence_file(services.settings.data_dir, found.get(kind) if found else None)
-        if path is None:
-            raise HTTPException(404, "no such evidence (it may have been cleaned up)")
-        if kind == "screenshot":
-            return FileResponse(
-                path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
-            )
-        return FileResponse(path, media_type="application/zip", filename=f"trace-{gate_id}-{result_id}.zip")
+        stored = found.get(kind) if found else None
+        trace_name = f"trace-{gate_id}-{result_id}.zip"
+        return evidence_response(services.settings.data_dir, stored, kind, trace_name)
 
     @api.get("/flags", response_class=HTMLResponse)
     def flags_page(request: Request) -> Response:
@@ -336,6 +323,16 @@ def router(services: Services) -> APIRouter:
         return render(request, "flags.html.j2", timelines=timelines, charts=charts_by_flag)
 
     return api
+
+
+def evidence_response(data_dir: Path, stored: str | None, kind: str, trace_name: str) -> FileResponse:
+    """Serve a stored screenshot, or a trace as a download named `trace_name`; 404 when it is gone."""
+    path = evidence_file(data_dir, stored)
+    if path is None:
+        raise HTTPException(404, "no such evidence (it may have been cleaned up)")
+    if kind == "screenshot":
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(path, media_type="application/zip", filename=trace_name)
 
 
 def evidence_file(data_dir: Path, stored: str | None) -> Path | None:
