@@ -248,3 +248,15 @@ def test_typed_fields_only_take_a_value_from_a_parameter_of_their_own_name() -> 
     crumbs = [ui("ui.input", 'input[type="number"][name="qty"]'), fetch("/api/cart?qty=47")]
     fill = derive(browser_event(crumbs)).steps[0]
     assert isinstance(fill, Fill) and fill.value == "47" and not fill.synthetic
+
+
+def test_a_choice_whose_handler_changes_the_url_is_waited_for_not_reloaded() -> None:
+    # A sort <select> rewrites the query from its change handler (replaceState): reloading that URL
+    # instead would race the error the change set off.
+    crumbs = [
+        ui("ui.click", 'main > select#sort[name="sort"]'),
+        {"category": "navigation", "data": {"from": "/tickets", "to": "/tickets?sort=priority"}},
+    ]
+    spec = derive(browser_event(crumbs, request={"url": "https://app.example/tickets?sort=priority"}))
+    assert [step.action for step in spec.steps] == ["select", "expect_url"]
+    assert spec.steps[1].path == "/tickets?sort=priority"  # type: ignore[union-attr]

@@ -23,7 +23,16 @@ def locate(selector: str) -> tuple[str, str, str | None, bool]:
         ('input[type="checkbox"][title="Remember me"]', ("role", "checkbox", "Remember me", False)),
         ('button[aria-label="Say "hi" > now"]', ("role", "button", 'Say "hi" > now', False)),
         ('div.menu[aria-label="Main menu"]', ("label", "Main menu", None, False)),
-        ('div > form[name="post"] > button.btn.btn-small[name="submit"]', ("name", "submit", None, False)),
+        ('div > form#new > input[type="email"][name="email"]', ("name", "email", None, False)),
+        # A button's or a radio's name is shared (each row's Reserve, a radio group): never alone.
+        (
+            'div > form[name="post"] > button.btn.btn-small[name="submit"]',
+            ("css", 'div > form[name="post"] > button.btn.btn-small[name="submit"]', None, True),
+        ),
+        (
+            'fieldset > input#digest-weekly[type="radio"][name="digest"]',
+            ("css", "input#digest-weekly", None, False),
+        ),
         ('div.cart > button#checkout[type="submit"]', ("css", "button#checkout", None, False)),
         ('button[title="Help"]', ("css", 'button[title="Help"]', None, False)),
         ("CheckoutButton", ("css", '[data-sentry-component="CheckoutButton"]', None, False)),

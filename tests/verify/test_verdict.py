@@ -8,9 +8,19 @@ from triagebot.drafts.derive import derive_spec
 from triagebot.gates.models import Attempt, Failure, SpecResult
 from triagebot.integrations.sentry.event import normalize_event
 from triagebot.settings import Settings
-from triagebot.spec import Assertions, ExceptionInfo, IssueRef, PageError, Request, Spec
+from triagebot.spec import (
+    Assertions,
+    Click,
+    ExceptionInfo,
+    ExpectUrl,
+    IssueRef,
+    Locator,
+    PageError,
+    Request,
+    Spec,
+)
 from triagebot.verify.run import verify_draft
-from triagebot.verify.variants import alternative_locators, variants
+from triagebot.verify.variants import alternative_locators, further, variants
 from triagebot.verify.verdict import classify
 
 from .conftest import sample_payload
@@ -135,6 +145,30 @@ def test_variants_address_the_failing_step_first_and_never_repeat_the_draft() ->
     passed = variants(spec, event=event, failed_step=None)
     assert not any("finds its element" in v.change for v in passed)
     assert any(v.change == "without the event's feature flags" for v in passed)
+
+
+def test_a_url_that_never_came_retries_the_click_before_it_by_where_it_led() -> None:
+    locator = Locator(strategy="css", value="nav > a.tab", weak=True, source="nav > a.tab > span.icon")
+    spec = _browser_spec().model_copy(
+        update={"start": "/", "steps": [Click(locator=locator), ExpectUrl(path="/projects/42?tab=settings")]}
+    )
+    ranked = variants(spec, failed_step=1)
+    assert ranked[0].change.startswith("step 1 finds its element by ")
+    assert [v.spec.steps[0].locator.value for v in ranked[:2]] == [  # type: ignore[union-attr]
+        'a.tab[href="/projects/42?tab=settings"] > span.icon',
+        'a.tab[href="/projects/42"] > span.icon',
+    ]
+
+
+def test_an_alternative_that_got_further_keeps_its_change_for_the_next_step() -> None:
+    rows = 'ol > li#row-413 > button[type="button"][name="go"]'
+    row_click = Click(locator=Locator(strategy="css", value="ol > li > button", weak=True, source=rows))
+    base = _browser_spec().model_copy(update={"start": "/", "steps": [row_click, row_click]})
+    [first, *_] = variants(base, failed_step=0)
+    chained = further(first, 1)
+    assert chained and all(v.change.startswith(first.change + ", and step 2 finds") for v in chained)
+    assert any("li#row-413" in v.spec.steps[1].locator.value for v in chained)  # type: ignore[union-attr]
+    assert all(v.spec.steps[0] == first.spec.steps[0] for v in chained)
 
 
 def test_verifying_again_replaces_the_earlier_runs_notes(settings: Settings) -> None:

@@ -17,7 +17,13 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from triagebot.drafts.config import PreviewConfig
-from triagebot.drafts.locators import choose_locator, css_string, parse_selector, synthetic_value
+from triagebot.drafts.locators import (
+    choose_locator,
+    css_string,
+    link_locators,
+    parse_selector,
+    synthetic_value,
+)
 from triagebot.drafts.requests_seen import RequestSeen, requests_seen, value_for
 from triagebot.errors import BadInput
 from triagebot.integrations.sentry.event import Breadcrumb, Frame, SentryEvent
@@ -251,7 +257,7 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
         start = "/"
         notes.append("The event carries no usable page URL; the test starts at `/`.")
     steps: list[Step] = []
-    clicked = False  # since the last navigation: a click explains the next one
+    clicked = False  # since the last navigation: a click (or a choice, or Enter) explains the next one
     requests = requests_seen(event.breadcrumbs, origin)
     for position, crumb in enumerate(event.breadcrumbs):
         step: Step | None = None
@@ -264,6 +270,9 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
                 notes.append("The user then left the app; the steps stop there.")
                 break
             step = ExpectUrl(path=path) if clicked else Goto(path=path)
+            if clicked and steps and isinstance(steps[-1], Click) and steps[-1].locator.weak:
+                # A link found only by its markup: the one among its look-alikes that leads here.
+                steps[-1] = Click(locator=(link_locators(steps[-1].locator, path) or [steps[-1].locator])[0])
             clicked = False
         elif crumb.category in ("ui.click", "ui.input"):
             step = _ui_step(
@@ -280,7 +289,8 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
                     steps.append(Press(locator=step.locator, key="Enter"))
                     clicked = True
                 continue
-            clicked = clicked or isinstance(step, Click | Press)
+            # A <select> or a radio often navigates from its change handler (a sort, a filter).
+            clicked = clicked or isinstance(step, Click | Press | Select | Check)
         if step is not None:
             if len(steps) >= MAX_STEPS - 1:
                 notes.append(f"Only the first {MAX_STEPS} actions were kept.")

@@ -69,6 +69,7 @@ TAG_ROLES = {
     "option": "option",
     **{f"h{level}": "heading" for level in range(1, 7)},
 }
+BUTTON_TYPES = ("button", "submit", "reset", "image")
 # Elements whose accessible name comes from their content, so `title` is not their name.
 CONTENT_NAMED = frozenset({"button", "a", "summary", "option", "h1", "h2", "h3", "h4", "h5", "h6"})
 
@@ -81,6 +82,13 @@ class Element:
     id: str | None = None
     classes: tuple[str, ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shares_name(self) -> bool:
+        """Say whether the element's `name` is usually shared: a radio group's, or a button's repeated
+        in every row of a list, so `[name=..]` alone would match several elements."""
+        kind = self.attributes.get("type", "").lower()
+        return self.tag == "button" or (self.tag == "input" and kind in ("radio", "checkbox", *BUTTON_TYPES))
 
     @property
     def role(self) -> str | None:
@@ -170,7 +178,7 @@ def choose_locator(
         return Locator(strategy="role", value=role, name=name, source=source)
     if target.attributes.get("aria-label"):
         return Locator(strategy="label", value=_clip(target.attributes["aria-label"]), source=source)
-    if target.attributes.get("name"):
+    if target.attributes.get("name") and not target.shares_name:
         return Locator(strategy="name", value=_clip(target.attributes["name"]), source=source)
     if target.id and not UNSTABLE_ID.search(target.id):
         return Locator(strategy="css", value=_clip(css_compound(target, id_only=True)), source=source)
@@ -183,6 +191,29 @@ def choose_locator(
             return Locator(strategy="css", value=_clip(value), source=source)
     path = " > ".join(css_compound(element) for element in elements)
     return Locator(strategy="css", value=_clip(path), weak=True, source=source)
+
+
+def link_locators(locator: Locator, path: str) -> list[Locator]:
+    """The clicked link (or an element inside one) as the one whose `href` is `path`, where it went.
+
+    A nav bar or a table repeats the same link markup, and breadcrumbs never carry a link's text;
+    the navigation that followed the click names its target. The path with its query comes first,
+    then without.
+    """
+    elements = parse_selector(locator.source or "")
+    link = next((n for n in range(len(elements) - 1, -1, -1) if elements[n].tag == "a"), None)
+    if link is None:
+        return []
+    inside = "".join(f" > {css_compound(element)}" for element in elements[link + 1 :])
+    return [
+        Locator(
+            strategy="css",
+            value=_clip(f"{css_compound(elements[link])}[href={css_string(href)}]{inside}"),
+            weak=True,
+            source=locator.source,
+        )
+        for href in dict.fromkeys((path, path.split("?", 1)[0].split("#", 1)[0]))
+    ]
 
 
 def _role_name(element: Element) -> tuple[str, str] | None:
@@ -201,10 +232,11 @@ def _role_name(element: Element) -> tuple[str, str] | None:
     return None
 
 
-def css_compound(element: Element, *, id_only: bool = False) -> str:
-    """Write one element as a CSS compound selector, leaving out generated ids and classes."""
+def css_compound(element: Element, *, id_only: bool = False, any_id: bool = False) -> str:
+    """Write one element as a CSS compound selector, leaving out generated ids (unless `any_id`:
+    a numbered id such as `book-413` may name a record rather than a render) and classes."""
     tag = element.tag if element.tag and TAG.fullmatch(element.tag) else ""
-    if element.id and not UNSTABLE_ID.search(element.id):
+    if element.id and (any_id or not UNSTABLE_ID.search(element.id)):
         stable_id = f"#{element.id}" if IDENT.fullmatch(element.id) else f"[id={css_string(element.id)}]"
         if id_only:
             return f"{tag}{stable_id}"

@@ -299,7 +299,8 @@ class PlaywrightPage:
     # Actions ---------------------------------------------------------------------------------------
 
     def locate(self, locator: Locator) -> PWLocator:
-        """Turn a spec locator into a Playwright locator (the first match)."""
+        """Turn a spec locator into a Playwright locator, strict as Playwright Test's: an action on one
+        that matches several elements fails and says how many (the rendered tests do the same)."""
         page, value = self.page, locator.value
         if locator.strategy == "testid":
             attribute = locator.attribute or self.testid_attribute
@@ -320,7 +321,7 @@ class PlaywrightPage:
         else:
             # Forced to the CSS engine: a spec cannot pick another selector engine by prefix.
             found = page.locator(f"css={value}")
-        return found.first
+        return found
 
     async def goto(self, url: str) -> None:
         await _act(self.page.goto(url))

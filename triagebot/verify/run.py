@@ -24,7 +24,7 @@ from triagebot.integrations.sentry.event import SentryEvent
 from triagebot.origin import preview_origin
 from triagebot.settings import Settings
 from triagebot.spec import SPEC_ID, Spec, Verification
-from triagebot.verify.variants import Variant, variants
+from triagebot.verify.variants import Variant, further, variants
 from triagebot.verify.verdict import ERROR, NOT_REPRODUCED, Verdict, classify
 
 SCREEN_AT_ONCE = 4  # alternatives run side by side; more would starve a small machine's cores
@@ -144,6 +144,7 @@ async def verify_draft_async(
         tried: list[str] = []
         screen_options = replace(options, retries=0, concurrency=SCREEN_AT_ONCE)
         pending = variants(spec, event=event, failed_step=first.step_index)
+        seen = {variant.spec.model_dump_json() for variant in pending}
         while pending:
             left_ms = int((deadline - clock()) * 1000)
             if left_ms < MIN_SCREEN_MS:
@@ -163,9 +164,31 @@ async def verify_draft_async(
                         )
                     screened = confirmed
                 tried.append(f"{variant.change}: {_said(screened)}")
+                if _got_further(screened, first):
+                    assert screened.step_index is not None
+                    chained = [v for v in further(variant, screened.step_index) if _new(v, seen)]
+                    pending = chained + pending
         return _finish(spec, first, origin, tried=tried)
     except BrowserUnavailable as exc:
         return _finish(spec, Verdict(ERROR, f"no browser: {exc}"), origin)
+
+
+def _got_further(screened: Verdict, first: Verdict) -> bool:
+    """Say whether an alternative failed at a later step than the draft did (its change worked)."""
+    return (
+        screened.result == NOT_REPRODUCED
+        and screened.step_index is not None
+        and first.step_index is not None
+        and screened.step_index > first.step_index
+    )
+
+
+def _new(variant: Variant, seen: set[str]) -> bool:
+    key = variant.spec.model_dump_json()
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _renamed(spec: Spec, number: int) -> Spec:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from triagebot.drafts.derive import to_path
-from triagebot.drafts.locators import Element, choose_locator, css_compound, css_string, parse_selector
+from triagebot.drafts.locators import (
+    Element,
+    choose_locator,
+    css_compound,
+    css_string,
+    link_locators,
+    parse_selector,
+)
 from triagebot.gates.steps import describe_locator
 from triagebot.integrations.sentry.event import SentryEvent
 from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Spec, Step
@@ -57,6 +64,15 @@ def variants(
     return found
 
 
+def further(variant: Variant, failed_step: int) -> list[Variant]:
+    """Alternatives for the step where a variant that got further than the draft failed, each keeping
+    the variant's own change: two look-alike links or buttons in one replay need two changes."""
+    return [
+        Variant(other.spec, f"{variant.change}, and {other.change}")
+        for other in _other_locators(variant.spec, failed_step)
+    ]
+
+
 def _all(spec: Spec, event: SentryEvent | None, failed_step: int | None) -> Iterator[Variant]:
     if failed_step is not None and failed_step >= 0:
         yield from _other_locators(spec, failed_step)
@@ -74,17 +90,22 @@ def _all(spec: Spec, event: SentryEvent | None, failed_step: int | None) -> Iter
 
 
 def _other_locators(spec: Spec, index: int) -> Iterator[Variant]:
-    if index < len(spec.steps):
-        step = spec.steps[index]
-        if not isinstance(step, Click | Fill) or not step.locator.source:
-            return
-        for locator in alternative_locators(step.locator):
-            changed = step.model_copy(update={"locator": locator})
-            yield Variant(
-                _with_step(spec, index, changed),
-                f"step {index + 1} finds its element by {describe_locator(locator)} "
-                f"instead of {describe_locator(step.locator)}",
-            )
+    if index >= len(spec.steps):
+        return
+    if isinstance(spec.steps[index], ExpectUrl) and index > 0:
+        index -= 1  # the URL never came: the click before it likely found the wrong link
+    step = spec.steps[index]
+    if not isinstance(step, Click | Fill) or not step.locator.source:
+        return
+    following = spec.steps[index + 1] if index + 1 < len(spec.steps) else None
+    leads_to = following.path if isinstance(step, Click) and isinstance(following, ExpectUrl) else None
+    for locator in alternative_locators(step.locator, leads_to=leads_to):
+        changed = step.model_copy(update={"locator": locator})
+        yield Variant(
+            _with_step(spec, index, changed),
+            f"step {index + 1} finds its element by {describe_locator(locator)} "
+            f"instead of {describe_locator(step.locator)}",
+        )
 
 
 def _other_values(spec: Spec) -> Iterator[Variant]:
@@ -125,8 +146,12 @@ def _own_path(url: str) -> str | None:
     return to_path(url, origin)
 
 
-def alternative_locators(locator: Locator) -> list[Locator]:
-    """Other ways to find the element a breadcrumb named, strongest first, the draft's own left out."""
+def alternative_locators(locator: Locator, *, leads_to: str | None = None) -> list[Locator]:
+    """Other ways to find the element a breadcrumb named, strongest first, the draft's own left out.
+
+    `leads_to` is the path the click went to, when the next breadcrumb says: a link among many
+    alike (a nav bar, a table's rows) is then the one whose `href` is that path.
+    """
     source = locator.source or ""
     elements = parse_selector(source)
     if not elements:
@@ -134,7 +159,8 @@ def alternative_locators(locator: Locator) -> list[Locator]:
     target = elements[-1]
     found: list[Locator] = []
     first = choose_locator(elements, selector=source, test_id_attribute=locator.attribute or "data-testid")
-    for candidate in [first, *_by_attribute(target, source), *_by_css(elements, source)]:
+    by_href = link_locators(locator, leads_to) if leads_to else []
+    for candidate in [*by_href, first, *_by_attribute(target, source), *_by_css(elements, source)]:
         if candidate is None:
             continue
         same = (candidate.strategy, candidate.value, candidate.name) == (
@@ -168,8 +194,10 @@ def _by_attribute(target: Element, source: str) -> list[Locator]:
 def _by_css(elements: list[Element], source: str) -> list[Locator]:
     last = css_compound(elements[-1])
     path = " > ".join(css_compound(element) for element in elements)
+    # Every id kept: one numbered like `book-413` or `t-23` may be the very row the user clicked in.
+    exact = " > ".join(css_compound(element, any_id=True) for element in elements)
     found = []
-    for value in (last, path, " ".join(css_compound(element) for element in elements[-2:])):
+    for value in (last, path, exact, " ".join(css_compound(element) for element in elements[-2:])):
         if value and value != "*":
             found.append(Locator(strategy="css", value=value[:1024], weak=True, source=source))
     return found
