@@ -596,7 +596,13 @@ class _Runner:
         finally:
             # The page error a regression test exists for usually fires during the step that failed
             # (or makes it fail): report it rather than a locator timeout that follows from it.
-            self._check(spec, page.observations, cursor)
+            seen, wanted = page.observations, spec.assertions.page_error
+            thrown = wanted is not None and any(page_error_matches(wanted, e) for e in seen.page_errors)
+            if seen.server_errors and wanted is not None and not thrown:
+                # An app throws on a failed response a moment after it arrives: let that happen, so
+                # the 5xx is reported only when no such error follows.
+                await page.settle(quiet_ms=self.options.settle_ms, timeout_ms=self._settle_budget_ms(cursor))
+            self._check(spec, seen, cursor)
 
     async def _request(
         self, spec: Spec, page: BrowserPage, cursor: _Cursor, index: int, description: str, step: Request
