@@ -230,6 +230,24 @@ class Spec(_Model):
         return self
 
 
+def loaded_before(spec: Spec) -> frozenset[int]:
+    """The steps that act on a page just arrived at (the start, a goto, an awaited URL change).
+
+    A page that renders its controls before its script wires them up (hydration, handlers attached
+    once `/api/me` answers) ignores a click that comes too soon; before these steps the gate and the
+    rendered tests wait until the page's own work is done.
+    """
+    arrived, found = spec.start is not None, set()
+    for index, step in enumerate(spec.steps):
+        if isinstance(step, Goto | ExpectUrl):
+            arrived = True
+        elif isinstance(step, Click | Fill | Press | Select | Check):
+            if arrived:
+                found.add(index)
+            arrived = False
+    return frozenset(found)
+
+
 def _uses_v2(data: dict[str, Any]) -> bool:
     """Tell from raw spec data (dicts or models) whether it needs schema version 2."""
 

@@ -21,7 +21,7 @@ import jinja2
 
 from triagebot.drafts.config import DraftConfig, Format, Login, PreviewConfig
 from triagebot.drafts.locators import css_string
-from triagebot.spec import ExpectUrl, Goto, Locator, Spec
+from triagebot.spec import ExpectUrl, Goto, Locator, Spec, loaded_before
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FOR: dict[str, str] = {"ts": "tests/playwright.spec.ts.j2", "python": "tests/test_playwright.py.j2"}
@@ -240,6 +240,7 @@ def render_test(
         annotations=sentry_annotations(spec),
         final_pathname=pathname,
         final_url_pattern=url_pattern(pathname),
+        loaded_before=loaded_before(spec),
     )
     return test_path(spec, chosen, config), text
 

@@ -61,6 +61,7 @@ from triagebot.spec import (
     Select,
     Spec,
     Step,
+    loaded_before,
 )
 
 START_STEP = -1  # step_index of the spec's `start` navigation
@@ -71,6 +72,8 @@ SPECS_PER_CORE = 4
 MB_PER_CONTEXT = 120
 MAX_AUTO_CONCURRENCY = 32
 SERVER_ERROR = 500
+# Before acting on a page just arrived at: its work done and quiet this long (see spec.loaded_before).
+ARRIVAL_QUIET_MS = 50
 # Why a first navigation fails when the preview, not the app, is the problem: Chromium's network and
 # certificate errors and the egress proxy's tunnel refusal. A slow first page is not among them: on a
 # loaded machine a healthy preview can be slow, and a preview that does not answer at all is caught by
@@ -383,7 +386,10 @@ class _Runner:
             cursor.setup_up = True
         if spec.start is not None:
             await self._start(spec, page, cursor, spec.start)
+        arrivals = loaded_before(spec)
         for index, step in enumerate(spec.steps):
+            if index in arrivals:
+                await page.settle(quiet_ms=ARRIVAL_QUIET_MS, timeout_ms=self._settle_budget_ms(cursor))
             await self._run_step(spec, page, cursor, index, step)
         # Observations keep the last step's index: what arrives late was most likely caused by it.
         cursor.index, cursor.step = None, "after the last step"

@@ -114,6 +114,13 @@ function trackPageWork(): void {
   }) as typeof window.clearTimeout;
 }
 
+/** Wait until the page's calls, their handlers and its short timers are done. */
+async function pageWorkDone(page: Page, message: string): Promise<void> {
+  await expect
+    .poll(() => page.evaluate(() => window.pendingPageWork ?? 0), { message, timeout: 20_000 })
+    .toBe(0);
+}
+
 test(
   "FRONT-END-9: ReferenceError: blooopy is not defined",
   {
@@ -128,12 +135,7 @@ test(
 
     // Judge once the page's work for the last step (its calls, their handlers, its timers) is done,
     // on the page the user was on.
-    await expect
-      .poll(() => page.evaluate(() => window.pendingPageWork ?? 0), {
-        message: "the page finishes the work the last step started",
-        timeout: 20_000,
-      })
-      .toBe(0);
+    await pageWorkDone(page, "the page finishes the work the last step started");
     await expect(page).toHaveURL((url) => url.pathname === "/runner");
     expect(
       seen.pageErrors.filter(matchesSentryError).map(String),

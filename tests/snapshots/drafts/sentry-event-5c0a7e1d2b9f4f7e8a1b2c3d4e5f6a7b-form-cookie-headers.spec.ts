@@ -114,6 +114,13 @@ function trackPageWork(): void {
   }) as typeof window.clearTimeout;
 }
 
+/** Wait until the page's calls, their handlers and its short timers are done. */
+async function pageWorkDone(page: Page, message: string): Promise<void> {
+  await expect
+    .poll(() => page.evaluate(() => window.pendingPageWork ?? 0), { message, timeout: 20_000 })
+    .toBe(0);
+}
+
 /** A value from the environment, named in .triagebot/config.yml; values are never written here. */
 function env(name: string): string {
   const value = process.env[name];
@@ -168,19 +175,16 @@ test(
     await enterPreview(page, baseURL);
     await signIn(page);
     await page.goto("/");
+    await pageWorkDone(page, "the page finishes loading before it is used");
     await page.getByTestId("open-cart").click();
     await expect(page).toHaveURL("/cart");
+    await pageWorkDone(page, "the page finishes loading before it is used");
     await page.getByRole("textbox", { name: "Coupon code" }).fill("test");
     await page.getByRole("button", { name: "Apply coupon" }).click();
 
     // Judge once the page's work for the last step (its calls, their handlers, its timers) is done,
     // on the page the user was on.
-    await expect
-      .poll(() => page.evaluate(() => window.pendingPageWork ?? 0), {
-        message: "the page finishes the work the last step started",
-        timeout: 20_000,
-      })
-      .toBe(0);
+    await pageWorkDone(page, "the page finishes the work the last step started");
     await expect(page).toHaveURL((url) => url.pathname === "/cart");
     expect(
       seen.pageErrors.filter(matchesSentryError).map(String),

@@ -91,6 +91,7 @@ TRACK_PAGE_WORK = """
   };
 })();
 """
+PAGE_WORK_DONE = "() => (window.pendingPageWork ?? 0) === 0"
 
 
 @dataclass
@@ -154,8 +155,7 @@ def test_regression_front_end_9(
 
     # Judge once the page's work for the last step (its calls, their handlers, its
     # timers) is done, on the page the user was on.
-    done = "() => (window.pendingPageWork ?? 0) === 0"
-    page.wait_for_function(done, timeout=20_000)
+    page.wait_for_function(PAGE_WORK_DONE, timeout=20_000)
     expect(
         page,
     ).to_have_url(

@@ -93,6 +93,7 @@ TRACK_PAGE_WORK = """
   };
 })();
 """
+PAGE_WORK_DONE = "() => (window.pendingPageWork ?? 0) === 0"
 
 
 @dataclass
@@ -180,15 +181,18 @@ def test_regression_sentry_event_5c0a7e1d2b9f4f7e8a1b2c3d4e5f6a7b(
     _enter_preview(page, base)
     _sign_in(page)
     page.goto("/")
+    # The page is used once its own work is done: its handlers are wired up.
+    page.wait_for_function(PAGE_WORK_DONE, timeout=20_000)
     page.get_by_test_id("open-cart").click()
     expect(page).to_have_url("/cart")
+    # The page is used once its own work is done: its handlers are wired up.
+    page.wait_for_function(PAGE_WORK_DONE, timeout=20_000)
     page.get_by_role("textbox", name="Coupon code").fill("test")
     page.get_by_role("button", name="Apply coupon").click()
 
     # Judge once the page's work for the last step (its calls, their handlers, its
     # timers) is done, on the page the user was on.
-    done = "() => (window.pendingPageWork ?? 0) === 0"
-    page.wait_for_function(done, timeout=20_000)
+    page.wait_for_function(PAGE_WORK_DONE, timeout=20_000)
     expect(page).to_have_url(re.compile("^[a-z][a-z0-9+.-]*://[^/?#]+/cart(?:[?#]|$)"))
     thrown = [f"{e.name}: {e.message}" for e in seen.page_errors if _is_sentry_error(e)]
     assert thrown == [], "the Sentry exception must not be thrown again"
