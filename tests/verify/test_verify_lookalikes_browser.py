@@ -123,7 +123,12 @@ def test_verification_narrows_the_button_to_its_row_and_the_gate_agrees(
     outcome = verify_draft(derive_spec(event), base_url=buggy_url, settings=settings, event=event)
 
     assert outcome.verdict.result == "reproduced", outcome.tried
-    click = outcome.spec.steps[2]
+    click, drafted = outcome.spec.steps[2], derive_spec(event).steps[2]
     assert isinstance(click, Click) and "li#book-413" in click.locator.value
+    assert isinstance(drafted, Click)
+    # The notes on the steps speak of the steps kept, not of the draft's.
+    step_notes = [note for note in outcome.spec.notes if note.startswith("Step")]
+    assert any(click.locator.value in note for note in step_notes)
+    assert not any(drafted.locator.value in note for note in step_notes)
     assert run_gate([outcome.spec], base_url=buggy_url, settings=settings).verdict == "failed"
     assert run_gate([outcome.spec], base_url=fixed_url, settings=settings).verdict == "passed"

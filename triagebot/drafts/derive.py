@@ -299,7 +299,7 @@ def _browser_steps(event: SentryEvent, test_id_attribute: str, notes: list[str])
             if isinstance(step, Fill) and _submitted_by_enter(event.breadcrumbs, position):
                 steps.append(Press(locator=step.locator, key="Enter"))
                 clicked = True
-    notes.extend(_step_notes(steps, test_id_attribute))
+    notes.extend(step_notes(steps, test_id_attribute))
     return start, steps
 
 
@@ -369,7 +369,11 @@ def _ui_step(
     return Fill(locator=locator, value=synthetic_value(target))
 
 
-def _step_notes(steps: list[Step], test_id_attribute: str) -> list[str]:
+# The notes `step_notes` writes, which name steps by number.
+STEP_NOTE = re.compile(r"^Steps? [0-9]")
+
+
+def step_notes(steps: list[Step], test_id_attribute: str) -> list[str]:
     """Say which steps rest on guesses: weak locators, made-up input values, selects."""
     weak: dict[str, list[int]] = {}
     notes: list[str] = []

@@ -9,12 +9,14 @@ that reproduces in rank order is run again with the gate's options before it is 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from triagebot.drafts.config import PreviewConfig
+from triagebot.drafts.derive import STEP_NOTE, step_notes
 from triagebot.errors import BadInput, RefusedHost
 from triagebot.gates.models import GateResult
 from triagebot.gates.runner import GateOptions, new_run_id, run_gate_async
@@ -160,7 +162,13 @@ async def verify_draft_async(
                     confirmed = classify(variant.spec, (await run([variant.spec], options)).results[0])
                     if confirmed.reproduced:
                         return _finish(
-                            variant.spec, confirmed, origin, tried=tried, kept=variant, first=first
+                            variant.spec,
+                            confirmed,
+                            origin,
+                            tried=tried,
+                            kept=variant,
+                            first=first,
+                            draft=spec,
                         )
                     screened = confirmed
                 tried.append(f"{variant.change}: {_said(screened)}")
@@ -171,6 +179,17 @@ async def verify_draft_async(
         return _finish(spec, first, origin, tried=tried)
     except BrowserUnavailable as exc:
         return _finish(spec, Verdict(ERROR, f"no browser: {exc}"), origin)
+
+
+_TESTID_ADVICE = re.compile(r"give it a (\S+) and list")
+
+
+def _renumbered(notes: list[str], spec: Spec) -> list[str]:
+    """The draft's notes on its steps, written again for the steps the kept alternative has."""
+    advice = next((m for n in notes if (m := _TESTID_ADVICE.search(n))), None)
+    attribute = advice.group(1) if advice else "data-testid"
+    kept = [note for note in notes if not STEP_NOTE.match(note)]
+    return step_notes(list(spec.steps), attribute) + kept
 
 
 def _got_further(screened: Verdict, first: Verdict) -> bool:
@@ -210,9 +229,12 @@ def _finish(
     tried: Sequence[str] = (),
     kept: Variant | None = None,
     first: Verdict | None = None,
+    draft: Spec | None = None,
 ) -> Outcome:
     """Record the verdict in the spec, with notes saying what was tried."""
     notes = list(spec.notes)
+    if draft is not None and spec.steps != draft.steps:
+        notes = _renumbered(notes, spec)
     if kept is not None and first is not None:
         notes.append(
             f"Verification kept an alternative: {kept.change}. The first draft did not reproduce "
