@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from triagebot.drafts.derive import NothingToReplay, derive_spec, repo_relative, to_path
 from triagebot.integrations.sentry.event import normalize_event
-from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Spec
+from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Request, Spec, dump_spec
 
 from .helpers import load_fixture
 
@@ -162,7 +163,54 @@ def test_backend_body_and_query_lose_personal_values() -> None:
     assert isinstance(step, Request)
     assert step.method == "POST" and step.path == "/divide-zero/?email=qa%40example.com&page=2"
     assert step.headers == {"Content-Type": "application/json"}
-    assert step.body == '{"email": "qa@example.com", "quantity": 0, "note": "redacted", "sku": "A-1"}'
+    assert step.body == '{"email": "qa@example.com", "quantity": 0, "note": "xxxx xx", "sku": "A-1"}'
+
+
+def test_a_body_sent_as_text_loses_its_personal_values_field_by_field() -> None:
+    # Node's SDK sends the raw body text; the replay keeps its shape and none of its values.
+    payload = load_fixture("event.python_django.sdk.json")
+    raw = {
+        "name": "Zoë 🎉",
+        "password": "hunter2-S3cret!",
+        "card_number": "4111111111111111",
+        "phone": "+44 7700",
+    }
+    payload["request"].update(
+        method="PUT", data=json.dumps(raw), headers={"Content-Type": "application/json"}
+    )
+    spec = derive_spec(normalize_event(payload))
+    (step,) = spec.steps
+    assert isinstance(step, Request) and step.body is not None
+    assert json.loads(step.body) == {
+        "name": "Xxé \U0001f642",
+        "password": "redacted",
+        "card_number": "redacted",
+        "phone": "+77 7777",
+    }
+    for secret in ("hunter2", "4111", "Zo", "7700"):
+        assert secret not in dump_spec(spec)
+    assert any("(name, password, card_number, phone)" in note for note in spec.notes)
+
+
+def test_a_form_body_sent_as_text_is_scrubbed_as_a_form() -> None:
+    payload = load_fixture("event.python_django.sdk.json")
+    payload["request"].update(
+        method="POST",
+        data="cart=3&email=ann%40corp.example&gift=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    (step,) = derive_spec(normalize_event(payload)).steps
+    assert isinstance(step, Request)
+    assert step.body == "cart=3&email=qa%40example.com&gift=1"
+    assert step.headers == {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_a_body_sentry_did_not_keep_is_said_to_be_missing() -> None:
+    payload = load_fixture("event.python_django.sdk.json")
+    payload["request"].update(method="POST", data="", headers={"Content-Length": "15610"})
+    spec = derive_spec(normalize_event(payload))
+    assert spec.steps == [Request(method="POST", path="/divide-zero/?foo=bar&foo=bars&lol=ha")]
+    assert any(note.startswith("Sentry kept no request body") for note in spec.notes)
 
 
 def test_unexplained_navigation_becomes_a_goto_and_foreign_ones_stop() -> None:

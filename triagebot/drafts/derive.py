@@ -64,6 +64,10 @@ PERSONAL_KEY = re.compile(
     r"account|pass|secret|token|auth|session|cookie|key|ip|user|login|contact|message|comment|note",
     re.IGNORECASE,
 )
+# Of those, the secret ones: replaced by `redacted`, their length not kept either.
+SECRET_KEY = re.compile(
+    r"card|cvc|cvv|iban|ssn|passport|account|pass|secret|token|auth|session|cookie|key", re.IGNORECASE
+)
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Frames from installed packages, bundler runtimes and the engine are not the app's own source.
 FOREIGN_PATH = re.compile(
@@ -425,11 +429,27 @@ def _request_step(event: SentryEvent, notes: list[str]) -> Request:
         method = "GET"
     headers, body = {}, None
     if event.request_data not in (None, "", {}, []):
-        body, content_type = _scrub_body(event.request_data, dict(event.request_headers))
+        replaced: list[str] = []
+        body, content_type = _scrub_body(event.request_data, dict(event.request_headers), replaced)
         if content_type:
             headers["Content-Type"] = content_type
-        notes.append("The request body comes from the event with personal fields replaced; check it.")
+        which = f" ({', '.join(dict.fromkeys(replaced))[:300]})" if replaced else ""
+        notes.append(
+            f"The request body comes from the event with personal fields replaced{which}: made-up "
+            "values of the same shape (length, digits, accented letters, emoji), secrets by `redacted`."
+        )
+    elif _sent_a_body(event):
+        notes.append(
+            "Sentry kept no request body (too large, or the SDK's max_request_body_size), so the test "
+            "sends none: if the error needs the body, the verdict cannot show it; add one by hand."
+        )
     return Request(method=method, path=path, headers=headers, body=body)
+
+
+def _sent_a_body(event: SentryEvent) -> bool:
+    """Say whether the request had a body the event does not hold (its Content-Length says so)."""
+    length = next((v for k, v in event.request_headers if k.lower() == "content-length"), "0")
+    return str(length).strip().isdigit() and int(str(length).strip()) > 0
 
 
 def _scrub_query(path: str) -> str:
@@ -442,31 +462,76 @@ def _scrub_query(path: str) -> str:
     return f"{head}?{scrubbed}" if scrubbed else head
 
 
-def _scrub_body(data: Any, headers: Mapping[str, str]) -> tuple[str, str | None]:
+def _scrub_body(data: Any, headers: Mapping[str, str], replaced: list[str]) -> tuple[str, str | None]:
+    """The body with personal values replaced, and its content type; `replaced` gets the fields' names."""
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type" and v), None)
+    form = bool(content_type and "form-urlencoded" in content_type.lower())
+    if isinstance(data, str):
+        # Some SDKs (Node's) send the raw body text: read it as the JSON or form it is, field by field.
+        parsed = _parsed_body(data, form)
+        if parsed is None:
+            return _scrub_scalar("", data, replaced)[:1_000_000], content_type
+        data = parsed
     if isinstance(data, Mapping | list):
-        text = json.dumps(_scrub_json(data), ensure_ascii=False)
-        form = bool(content_type and "form" in content_type.lower() and isinstance(data, Mapping))
-        if form:
-            text = urlencode([(str(k), str(v)) for k, v in _scrub_json(data).items()])
-        return text[:1_000_000], content_type if form else "application/json"
-    return _scrub_scalar("", str(data))[:1_000_000], content_type
+        scrubbed = _scrub_json(data, "", replaced)
+        if form and isinstance(scrubbed, Mapping):
+            return urlencode([(str(k), str(v)) for k, v in scrubbed.items()])[:1_000_000], content_type
+        return json.dumps(scrubbed, ensure_ascii=False)[:1_000_000], "application/json"
+    return _scrub_scalar("", str(data), replaced)[:1_000_000], content_type
 
 
-def _scrub_json(value: Any, key: str = "") -> Any:
+def _parsed_body(text: str, form: bool) -> Any:
+    if form:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, Mapping | list) else None
+
+
+def _scrub_json(value: Any, key: str, replaced: list[str]) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _scrub_json(v, str(k)) for k, v in value.items()}
+        return {str(k): _scrub_json(v, str(k), replaced) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub_json(item, key) for item in value]
+        return [_scrub_json(item, key, replaced) for item in value]
     if isinstance(value, str):
-        return _scrub_scalar(key, value)
+        return _scrub_scalar(key, value, replaced)
+    if isinstance(value, int | float) and not isinstance(value, bool) and SECRET_KEY.search(key):
+        replaced.append(key[:40])
+        return 0  # a card or account number sent as a number
     return value
 
 
-def _scrub_scalar(key: str, value: str) -> str:
-    if PERSONAL_KEY.search(key) or EMAIL.search(value) or value == "[Filtered]":
-        return "qa@example.com" if "mail" in key.lower() or EMAIL.search(value) else "redacted"
-    return value
+def _scrub_scalar(key: str, value: str, replaced: list[str] | None = None) -> str:
+    if not (PERSONAL_KEY.search(key) or EMAIL.search(value) or value == "[Filtered]"):
+        return value
+    if replaced is not None and key:
+        replaced.append(key[:40])
+    if "mail" in key.lower() or EMAIL.search(value):
+        return "qa@example.com"
+    if SECRET_KEY.search(key) or value == "[Filtered]":
+        return "redacted"
+    return _same_shape(value)
+
+
+def _same_shape(value: str) -> str:
+    """A made-up value shaped like `value`: bugs that hang on a name's accents, emoji or length still
+    show, and none of its letters or digits is kept."""
+    shaped = []
+    for ch in value[:200]:
+        if ch.isdigit():
+            shaped.append("7")
+        elif ch.isalpha():
+            upper = ch.isupper()
+            shaped.append(("X" if upper else "x") if ch.isascii() else ("É" if upper else "é"))
+        elif ord(ch) > 0xFFFF:
+            shaped.append("\U0001f642")  # an emoji stays an emoji (astral, a surrogate pair in UTF-16)
+        elif ch.isspace() or ch in "-_.,'()/+&":
+            shaped.append(ch)
+        else:
+            shaped.append("·" if not ch.isascii() else "-")
+    return "".join(shaped) or "redacted"
 
 
 # Assertions and coverage ---------------------------------------------------------------------------
