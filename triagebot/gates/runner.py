@@ -72,6 +72,7 @@ SPECS_PER_CORE = 4
 MB_PER_CONTEXT = 120
 MAX_AUTO_CONCURRENCY = 32
 SERVER_ERROR = 500
+UNAUTHORIZED = 401
 # Before acting on a page just arrived at: its work done and quiet this long (see spec.loaded_before).
 ARRIVAL_QUIET_MS = 50
 # Why a first navigation fails when the preview, not the app, is the problem: Chromium's network and
@@ -619,6 +620,13 @@ class _Runner:
         headers = {**step.headers, **self.access.headers(), **self.access.flag_headers(spec.flags)}
         result = await self._call(cursor, page.fetch, step.method, url, headers, step.body)
         status = result.status
+        if status == UNAUTHORIZED:
+            # The replay never reached the code under test: a pass here would be a silent green.
+            message = (
+                f"could not run: {step.method} {step.path} answered 401: the preview wants credentials "
+                "the gate did not send (preview.headers in .triagebot/config.yml, and their variables)"
+            )
+            raise _StepFailed(index, description, message, infrastructure=True)
         if status >= SERVER_ERROR:
             page.observations.server_errors.append(ResponseSeen(step.method, url, status, step=index))
             raise _StepFailed(index, description, f"{step.method} {step.path} answered {status}")

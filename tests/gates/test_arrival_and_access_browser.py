@@ -1,5 +1,6 @@
-"""A page that shows its controls before its script wires them up: the gate acts once the page's own
-work is done, so a click right after the page loads is not lost."""
+"""Reaching the code under test: a page that shows its controls before its script wires them up (the
+gate acts once the page's own work is done, so a click right after the page loads is not lost), and a
+replayed request the preview refuses with 401 (could not run, never a silent pass)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,19 @@ def test_the_steps_acting_on_a_page_just_arrived_at() -> None:
         }
     )
     assert loaded_before(spec) == {0, 3}
+
+
+def test_a_replayed_request_the_preview_refuses_with_401_could_not_run(settings: Settings) -> None:
+    server = LocalServer(lambda _m, _p, _b, _h: (401, {}, {"detail": "Not authenticated"}))
+    spec = make_spec(
+        "invoices",
+        kind="http",
+        steps=[{"action": "request", "method": "GET", "path": "/api/me/invoices"}],
+    )
+    try:
+        result = run_gate([spec], base_url=server.url, settings=settings)
+    finally:
+        server.stop()
+    assert result.verdict == "error" and result.results[0].status == "error"
+    assert result.results[0].failure is not None
+    assert "answered 401" in result.results[0].failure.message
