@@ -35,7 +35,16 @@ def locate(selector: str) -> tuple[str, str, str | None, bool]:
         ),
         ('div.cart > button#checkout[type="submit"]', ("css", "button#checkout", None, False)),
         ('button[title="Help"]', ("css", 'button[title="Help"]', None, False)),
-        ("CheckoutButton", ("css", '[data-sentry-component="CheckoutButton"]', None, False)),
+        # A bare name is a component annotation: a component's root or an element inside one.
+        (
+            "CheckoutButton",
+            (
+                "css",
+                ':is([data-sentry-component="CheckoutButton"], [data-sentry-element="CheckoutButton"])',
+                None,
+                False,
+            ),
+        ),
         # Generated ids and classes are dropped; what is left is a weak path.
         ("div#ember412.css-1x2y3z > span.sc-bdVaJa.label", ("css", "div > span.label", None, True)),
         ("div.css-bsbdc4-TextOverflow.e1kpcezi0", ("css", "div", None, True)),

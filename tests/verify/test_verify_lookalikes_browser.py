@@ -132,3 +132,38 @@ def test_verification_narrows_the_button_to_its_row_and_the_gate_agrees(
     assert not any(drafted.locator.value in note for note in step_notes)
     assert run_gate([outcome.spec], base_url=buggy_url, settings=settings).verdict == "failed"
     assert run_gate([outcome.spec], base_url=fixed_url, settings=settings).verdict == "passed"
+
+
+ANNOTATED = b"""<!doctype html><html><body><div id="app"><section data-sentry-component="CartSummary">
+<button type="button" data-sentry-element="ClearCartButton">Clear</button></section></div>
+<script>
+document.querySelector("button").addEventListener("click", () => { null.items; });
+</script></body></html>"""
+
+
+def test_a_component_annotation_names_an_element_inside_a_component_too(settings: Settings) -> None:
+    # The bundler plugin marks the elements inside a component with data-sentry-element, and the SDK
+    # writes that name alone, as it does a component's.
+    server = LocalServer(lambda _m, _p, _b, _h: (200, {"Content-Type": "text/html"}, ANNOTATED))
+    event = normalize_event(
+        {
+            **EVENT,
+            "request": {"url": "https://app.example.com/cart"},
+            "exception": {"values": [{"type": "TypeError", "value": "Cannot read properties of null"}]},
+            "breadcrumbs": {
+                "values": [
+                    {
+                        "category": "ui.click",
+                        "message": "div#app > CartSummary > ClearCartButton",
+                        "data": {"ui.component_name": "ClearCartButton"},
+                    }
+                ]
+            },
+        }
+    )
+    try:
+        result = run_gate([derive_spec(event)], base_url=server.url, settings=settings).results[0]
+    finally:
+        server.stop()
+    assert result.failure is not None
+    assert result.failure.message.startswith("page error TypeError: Cannot read properties of null")

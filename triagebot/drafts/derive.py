@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from triagebot.drafts.config import PreviewConfig
 from triagebot.drafts.locators import (
     choose_locator,
-    css_string,
+    component_selector,
     link_locators,
     parse_selector,
     synthetic_value,
@@ -352,7 +352,7 @@ def _ui_step(
         return None  # `<unknown>` targets cannot be found again
     component = crumb.data.get("ui.component_name")
     if isinstance(component, str) and component and locator.weak:
-        value = f"[data-sentry-component={css_string(component)}]"[:1024]
+        value = component_selector(component)[:1024]
         locator = Locator(strategy="css", value=value, source=selector[:2048])
     target = elements[-1]
     kind = target.attributes.get("type", "").lower()

@@ -183,7 +183,7 @@ def choose_locator(
     if target.id and not UNSTABLE_ID.search(target.id):
         return Locator(strategy="css", value=_clip(css_compound(target, id_only=True)), source=source)
     if target.attributes.get("data-sentry-component"):
-        value = f"[data-sentry-component={css_string(target.attributes['data-sentry-component'])}]"
+        value = component_selector(target.attributes["data-sentry-component"])
         return Locator(strategy="css", value=_clip(value), source=source)
     for attribute in ("title", "alt"):
         if target.attributes.get(attribute):
@@ -248,11 +248,19 @@ def css_compound(element: Element, *, id_only: bool = False, any_id: bool = Fals
         if IDENT.fullmatch(name) and not HASHED_CLASS.match(name) and not STATE_CLASS.match(name)
     )
     attributes = "".join(
-        f"[{key}={css_string(value)}]"
+        component_selector(value) if key == "data-sentry-component" else f"[{key}={css_string(value)}]"
         for key, value in element.attributes.items()
         if key in (*TEST_ID_ATTRIBUTES, *KEPT_ATTRIBUTES)
     )
     return f"{tag}{stable_id}{classes}{attributes}" or "*"
+
+
+def component_selector(name: str) -> str:
+    """The element a component annotation names: the bundler plugin marks a component's root with
+    `data-sentry-component` and the elements inside it with `data-sentry-element`, and the SDK writes
+    either one's value alone."""
+    quoted = css_string(name)
+    return f":is([data-sentry-component={quoted}], [data-sentry-element={quoted}])"
 
 
 def css_string(value: str) -> str:
