@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import yaml
+
 from triagebot.backfill.delivery import verdict_line
 from triagebot.backfill.models import RegressionTest
 from triagebot.drafts.derive import derive_spec
@@ -13,11 +15,15 @@ from triagebot.spec import (
     Click,
     ExceptionInfo,
     ExpectUrl,
+    Fill,
     IssueRef,
     Locator,
     PageError,
+    Press,
     Request,
     Spec,
+    dump_spec,
+    parse_spec,
 )
 from triagebot.verify.run import verify_draft
 from triagebot.verify.variants import alternative_locators, further, variants
@@ -145,6 +151,16 @@ def test_variants_address_the_failing_step_first_and_never_repeat_the_draft() ->
     passed = variants(spec, event=event, failed_step=None)
     assert not any("finds its element" in v.change for v in passed)
     assert any(v.change == "without the event's feature flags" for v in passed)
+
+
+def test_typing_is_also_tried_with_enter_after_it_as_a_valid_schema_2_spec() -> None:
+    field = Locator(strategy="name", value="q", source='input#search[type="search"][name="q"]')
+    spec = _browser_spec().model_copy(
+        update={"start": "/", "steps": [Fill(locator=field, value="test", synthetic=True)]}
+    )
+    [enter] = [v for v in variants(spec) if v.change == "step 1 is followed by pressing Enter"]
+    assert enter.spec.steps[1] == Press(locator=field, key="Enter")
+    assert parse_spec(yaml.safe_load(dump_spec(enter.spec))).version == 2
 
 
 def test_a_url_that_never_came_retries_the_click_before_it_by_where_it_led() -> None:

@@ -23,7 +23,7 @@ from triagebot.drafts.locators import (
 )
 from triagebot.gates.steps import describe_locator
 from triagebot.integrations.sentry.event import SentryEvent
-from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Spec, Step
+from triagebot.spec import Click, ExpectUrl, Fill, Goto, Locator, Press, Spec, Step
 
 MAX_VARIANTS = 24
 # Values that commonly take a different path through input handling than the made-up one.
@@ -76,6 +76,7 @@ def further(variant: Variant, failed_step: int) -> list[Variant]:
 def _all(spec: Spec, event: SentryEvent | None, failed_step: int | None) -> Iterator[Variant]:
     if failed_step is not None and failed_step >= 0:
         yield from _other_locators(spec, failed_step)
+    yield from _with_enter(spec)
     yield from _other_values(spec)
     if spec.flags:
         yield Variant(spec.model_copy(update={"flags": []}), "without the event's feature flags")
@@ -106,6 +107,19 @@ def _other_locators(spec: Spec, index: int) -> Iterator[Variant]:
             f"step {index + 1} finds its element by {describe_locator(locator)} "
             f"instead of {describe_locator(step.locator)}",
         )
+
+
+def _with_enter(spec: Spec) -> Iterator[Variant]:
+    """Press Enter after typing: the SDK folds the key into the typing's breadcrumb, and a search box
+    whose handler throws sends no request that would have told the draft."""
+    for index, step in enumerate(spec.steps):
+        following = spec.steps[index + 1] if index + 1 < len(spec.steps) else None
+        if isinstance(step, Fill) and not isinstance(following, Press):
+            enter = Press(locator=step.locator, key="Enter")
+            steps = [*spec.steps[: index + 1], enter, *spec.steps[index + 1 :]]
+            # Press needs schema 2; the copy is not validated again, so say so here.
+            changed = spec.model_copy(update={"steps": steps, "version": 2})
+            yield Variant(changed, f"step {index + 1} is followed by pressing Enter")
 
 
 def _other_values(spec: Spec) -> Iterator[Variant]:
