@@ -197,18 +197,31 @@ def slack_stand_in() -> tuple[subprocess.Popen[bytes], str]:
     return proc, proc.stdout.readline().decode().strip()
 
 
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
 def database(kind: str, workdir: Path, name: str) -> str:
     """Create an empty, migrated triagebot database of its own for one server."""
     if kind == "sqlite":
         url = f"sqlite:///{workdir / f'{name}.db'}"
     else:
         database = f"bench_{os.getpid()}_{name}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
             conn.execute(f'CREATE DATABASE "{database}"')
         url = f"postgresql://postgres@127.0.0.1:5432/{database}"
     migrate(url)
     return url
+
+
+def drop_databases() -> None:
+    """Drop the PostgreSQL databases this run created (SQLite's live in its temporary folder)."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"bench_{os.getpid()}_%",)
+        )
+        for (name,) in rows.fetchall():
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def main() -> None:
@@ -319,6 +332,8 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=20)
         slack.kill()
+        if args.database == "postgres":
+            drop_databases()
     print(f"\nwebhook intake on {args.database}: {args.rounds} rounds, each {args.requests} requests")
     print(
         f"closed-loop (x{args.concurrency}) then {args.rate:.0f} req/s for {args.seconds:.0f}s paced; ",
