@@ -36,11 +36,8 @@ def route(_method: str, path: str, _body: Any, _headers: dict[str, str]) -> tupl
 
 @pytest.fixture
 def app_url() -> Iterator[str]:
-    server = LocalServer(route)
-    try:
+    with LocalServer(route) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 def test_a_click_on_a_page_just_loaded_waits_for_its_handlers(settings: Settings, app_url: str) -> None:
@@ -76,16 +73,13 @@ def test_the_steps_acting_on_a_page_just_arrived_at() -> None:
 
 
 def test_a_replayed_request_the_preview_refuses_with_401_could_not_run(settings: Settings) -> None:
-    server = LocalServer(lambda _m, _p, _b, _h: (401, {}, {"detail": "Not authenticated"}))
     spec = make_spec(
         "invoices",
         kind="http",
         steps=[{"action": "request", "method": "GET", "path": "/api/me/invoices"}],
     )
-    try:
+    with LocalServer(lambda _m, _p, _b, _h: (401, {}, {"detail": "Not authenticated"})) as server:
         result = run_gate([spec], base_url=server.url, settings=settings)
-    finally:
-        server.stop()
     assert result.verdict == "error" and result.results[0].status == "error"
     assert result.results[0].failure is not None
     assert "answered 401" in result.results[0].failure.message

@@ -68,3 +68,9 @@ class LocalServer:
         """Shut the server down."""
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -64,11 +64,8 @@ def route(method: str, path: str, _body: Any, _headers: dict[str, str]) -> tuple
 
 @pytest.fixture
 def app_url() -> Iterator[str]:
-    server = LocalServer(route)
-    try:
+    with LocalServer(route) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 def test_the_error_thrown_after_a_5xx_is_what_the_run_reports(settings: Settings, app_url: str) -> None:

@@ -80,11 +80,10 @@ EVENT: dict[str, Any] = {
 
 def serve(buggy: bool) -> Iterator[str]:
     page = (PAGE % ("true" if buggy else "false")).encode()
-    server = LocalServer(lambda _method, _path, _body, _headers: (200, {"Content-Type": "text/html"}, page))
-    try:
+    with LocalServer(
+        lambda _method, _path, _body, _headers: (200, {"Content-Type": "text/html"}, page)
+    ) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -144,7 +143,6 @@ document.querySelector("button").addEventListener("click", () => { null.items; }
 def test_a_component_annotation_names_an_element_inside_a_component_too(settings: Settings) -> None:
     # The bundler plugin marks the elements inside a component with data-sentry-element, and the SDK
     # writes that name alone, as it does a component's.
-    server = LocalServer(lambda _m, _p, _b, _h: (200, {"Content-Type": "text/html"}, ANNOTATED))
     event = normalize_event(
         {
             **EVENT,
@@ -161,9 +159,7 @@ def test_a_component_annotation_names_an_element_inside_a_component_too(settings
             },
         }
     )
-    try:
+    with LocalServer(lambda _m, _p, _b, _h: (200, {"Content-Type": "text/html"}, ANNOTATED)) as server:
         result = run_gate([derive_spec(event)], base_url=server.url, settings=settings).results[0]
-    finally:
-        server.stop()
     assert result.failure is not None
     assert result.failure.message.startswith("page error TypeError: Cannot read properties of null")

@@ -428,9 +428,11 @@ def _request_step(event: SentryEvent, notes: list[str]) -> Request:
         notes.append(f"The request method {method[:16]!r} is not supported; the test uses GET.")
         method = "GET"
     headers, body = {}, None
+    length = (_request_header(event, "content-length") or "0").strip()
     if event.request_data not in (None, "", {}, []):
         replaced: list[str] = []
-        body, content_type = _scrub_body(event.request_data, dict(event.request_headers), replaced)
+        content_type = _request_header(event, "content-type")
+        body, content_type = _scrub_body(event.request_data, content_type, replaced)
         if content_type:
             headers["Content-Type"] = content_type
         which = f" ({', '.join(dict.fromkeys(replaced))[:300]})" if replaced else ""
@@ -438,7 +440,7 @@ def _request_step(event: SentryEvent, notes: list[str]) -> Request:
             f"The request body comes from the event with personal fields replaced{which}: made-up "
             "values of the same shape (length, digits, accented letters, emoji), secrets by `redacted`."
         )
-    elif _sent_a_body(event):
+    elif length.isdigit() and int(length) > 0:  # a body was sent that the event does not hold
         notes.append(
             "Sentry kept no request body (too large, or the SDK's max_request_body_size), so the test "
             "sends none: if the error needs the body, the verdict cannot show it; add one by hand."
@@ -446,10 +448,9 @@ def _request_step(event: SentryEvent, notes: list[str]) -> Request:
     return Request(method=method, path=path, headers=headers, body=body)
 
 
-def _sent_a_body(event: SentryEvent) -> bool:
-    """Say whether the request had a body the event does not hold (its Content-Length says so)."""
-    length = next((v for k, v in event.request_headers if k.lower() == "content-length"), "0")
-    return str(length).strip().isdigit() and int(str(length).strip()) > 0
+def _request_header(event: SentryEvent, name: str) -> str | None:
+    """A header of the failing request, whatever its case; None when the event does not carry it."""
+    return next((str(v) for k, v in event.request_headers if k.lower() == name and v), None)
 
 
 def _scrub_query(path: str) -> str:
@@ -462,9 +463,8 @@ def _scrub_query(path: str) -> str:
     return f"{head}?{scrubbed}" if scrubbed else head
 
 
-def _scrub_body(data: Any, headers: Mapping[str, str], replaced: list[str]) -> tuple[str, str | None]:
+def _scrub_body(data: Any, content_type: str | None, replaced: list[str]) -> tuple[str, str | None]:
     """The body with personal values replaced, and its content type; `replaced` gets the fields' names."""
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type" and v), None)
     form = bool(content_type and "form-urlencoded" in content_type.lower())
     if isinstance(data, str):
         # Some SDKs (Node's) send the raw body text: read it as the JSON or form it is, field by field.
